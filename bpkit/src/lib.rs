@@ -1,0 +1,2 @@
+//! bpkit: the Blueprint toolchain.
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! The `bpkit` command.
+fn main() {}
