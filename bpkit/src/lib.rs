@@ -1,2 +1,26 @@
-//! bpkit: the Blueprint toolchain.
+//! bpkit: the toolchain for Catalyst Blueprints.
+//!
+//! A Blueprint (`apiVersion: catalyst.openova.io/v1alpha1`, `kind: Blueprint`) is the unit of
+//! installable software in the OpenOva Catalyst platform. This crate reads, checks, resolves,
+//! renders and packages Blueprints; the `bpkit` binary is a thin layer over it.
+//!
+//! The crate reads as the pipeline, one module per stage:
+//!
+//! | module | job |
+//! |---|---|
+//! | [`diag`] | sources, spans, line:column positions, findings |
+//! | [`yaml`] | YAML with positions, duplicate-key and size/alias/depth limits |
+//! | [`model`] | the Blueprint document: raw shape, canonical form, deviations |
+//! | [`version`] | versions and Helm-dialect (Masterminds) constraints |
+//! | [`render`] | `when` conditions and templated `values` (Go-style syntax, sandboxed) |
+//! | [`validate`] | the Blueprint schema, configSchema checks, config validation, lint rules |
+//!
+//! With `default-features = false` the crate builds without tokio, network or crypto.
 #![deny(missing_docs)]
+
+pub mod diag;
+pub mod model;
+pub mod render;
+pub mod validate;
+pub mod version;
+pub mod yaml;
