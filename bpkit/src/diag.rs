@@ -77,10 +77,7 @@ impl Source {
         let Some(&start) = starts.get(line.saturating_sub(1)) else {
             return self.inner.text.len();
         };
-        let end = starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.inner.text.len());
+        let end = starts.get(line).copied().unwrap_or(self.inner.text.len());
         let line_text = self.inner.text.get(start..end).unwrap_or("");
         let within = line_text
             .char_indices()
@@ -95,15 +92,17 @@ impl Source {
         let Some(&start) = starts.get(line.saturating_sub(1)) else {
             return "";
         };
-        let end = starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.inner.text.len());
+        let end = starts.get(line).copied().unwrap_or(self.inner.text.len());
         self.inner
             .text
             .get(start..end)
             .unwrap_or("")
             .trim_end_matches(['\n', '\r'])
+    }
+
+    /// The text as a miette source, for diagnostics that hold a [`Source`].
+    pub fn text_code(&self) -> &dyn miette::SourceCode {
+        &self.inner.text
     }
 
     /// This source as miette wants it for `#[source_code]`.
@@ -340,15 +339,15 @@ impl miette::Diagnostic for Finding {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|s| &s.inner.text as &dyn miette::SourceCode)
+        self.source.as_ref().map(Source::text_code)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let span = self.span?;
         let label = self.pointer.as_ref().map(|p| format!("at {p}"));
-        Some(Box::new(std::iter::once(miette::LabeledSpan::new_with_span(
-            label, span,
-        ))))
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(label, span),
+        )))
     }
 }
 
