@@ -14,10 +14,17 @@
 //! | [`version`] | versions and Helm-dialect (Masterminds) constraints |
 //! | [`render`] | `when` conditions and templated `values` (Go-style syntax, sandboxed) |
 //! | [`validate`] | the Blueprint schema, configSchema checks, config validation, lint rules |
+//! | [`catalog`] | finding Blueprints in folders; catalogs for the resolver |
+//! | [`atomic`] | files written whole or not at all |
+//! | `cli` | the command line (feature `cli`) |
 //!
 //! With `default-features = false` the crate builds without tokio, network or crypto.
 #![deny(missing_docs)]
 
+pub mod atomic;
+pub mod catalog;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod diag;
 pub mod model;
 pub mod render;

@@ -265,6 +265,9 @@ pub enum YamlErrorKind {
 }
 
 impl YamlError {
+    /// The rule id of size limits.
+    pub const LIMIT_RULE: &'static str = "yaml-limit";
+
     /// The stable rule id used in findings.
     pub fn rule(&self) -> &'static str {
         match self.kind {

@@ -1,1 +1,4 @@
-//! (module under construction)
+//! Checks beyond the shape of the document: the Blueprint folder, its configSchema, its
+//! templates and constraints, and configuration values against configSchema.
+
+pub mod blueprint;

@@ -1,0 +1,179 @@
+//! The `bpkit` command line: argument definitions, output modes and exit codes. Each command
+//! is a file here that reads its arguments and calls the library.
+
+mod output;
+mod validate;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+pub use output::{ColorChoice, Printer};
+
+/// What a command ended with; mapped to the process exit code in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything is fine (0).
+    Success,
+    /// The input has problems that were reported (1).
+    Findings,
+    /// Usage or I/O error (2).
+    Error,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        match e {
+            Exit::Success => ExitCode::SUCCESS,
+            Exit::Findings => ExitCode::from(1),
+            Exit::Error => ExitCode::from(2),
+        }
+    }
+}
+
+/// `bpkit`: author, validate, resolve, package, sign and publish Catalyst Blueprints.
+#[derive(Debug, Parser)]
+#[command(name = "bpkit", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// How to print results: for people, or as JSON for programs.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputMode::Human)]
+    pub output: OutputMode,
+    /// When to use colors (`NO_COLOR` is honoured by `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only errors.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+/// Output modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+    /// Text for people, with the offending snippet.
+    Human,
+    /// One JSON document on standard output.
+    Json,
+}
+
+/// How findings are formatted in human mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FindingFormat {
+    /// Snippets with labels.
+    #[default]
+    Text,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::…`).
+    Github,
+}
+
+/// Severities that fail the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Deny {
+    /// Warnings fail the run as well as errors.
+    Warnings,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check Blueprints: a blueprint.yaml, a Blueprint folder, or a whole catalog tree.
+    Validate(validate::ValidateArgs),
+    /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
+    Schema,
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages into a folder.
+    #[command(hide = true)]
+    Man {
+        /// The folder.
+        dir: std::path::PathBuf,
+    },
+}
+
+/// Runs `bpkit` with these arguments and returns the exit code.
+pub fn main<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Success
+            };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    let printer = Printer::new(&cli.global);
+    run(cli, &printer).into()
+}
+
+fn run(cli: Cli, p: &Printer) -> Exit {
+    match cli.command {
+        Command::Validate(a) => validate::run(&a, p),
+        Command::Schema => {
+            p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
+            Exit::Success
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut cmd, "bpkit", &mut out);
+            Exit::Success
+        }
+        Command::Man { dir } => match write_man_pages(&dir) {
+            Ok(n) => {
+                p.status(&format!("wrote {n} man pages to {}", dir.display()));
+                Exit::Success
+            }
+            Err(e) => {
+                p.error(&format!(
+                    "cannot write man pages to `{}`: {e}",
+                    dir.display()
+                ));
+                Exit::Error
+            }
+        },
+    }
+}
+
+/// Writes `bpkit.1` and one page per subcommand (`bpkit-validate.1`, …) into `dir`.
+pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    let cmd = Cli::command();
+    let mut n = 0;
+    let mut write = |name: String, c: clap::Command| -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf)?;
+        crate::atomic::write_file(&dir.join(format!("{name}.1")), &buf)?;
+        n += 1;
+        Ok(())
+    };
+    write("bpkit".into(), cmd.clone())?;
+    for sub in cmd.get_subcommands() {
+        if sub.is_hide_set() {
+            continue;
+        }
+        let name = format!("bpkit-{}", sub.get_name());
+        write(name.clone(), sub.clone().name(name))?;
+    }
+    Ok(n)
+}
