@@ -1,6 +1,7 @@
 //! The `bpkit` command line: argument definitions, output modes and exit codes. Each command
 //! is a file here that reads its arguments and calls the library.
 
+mod migrate;
 mod output;
 mod validate;
 
@@ -89,6 +90,8 @@ pub enum Deny {
 pub enum Command {
     /// Check Blueprints: a blueprint.yaml, a Blueprint folder, or a whole catalog tree.
     Validate(validate::ValidateArgs),
+    /// Rewrite Blueprints into the canonical v1alpha1 form, keeping comments.
+    Migrate(migrate::MigrateArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -129,6 +132,7 @@ where
 fn run(cli: Cli, p: &Printer) -> Exit {
     match cli.command {
         Command::Validate(a) => validate::run(&a, p),
+        Command::Migrate(a) => migrate::run(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success

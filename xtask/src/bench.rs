@@ -1,0 +1,320 @@
+//! `cargo xtask bench`: bpkit side by side with the peer tools, in one run, on the same data.
+//!
+//! The peer timings come from `../shared/bench/peers.sh` (run here, in this same invocation,
+//! with `BENCH_KEEP_DATA=1` so bpkit reads the very files the peers read). bpkit is timed with
+//! the same method: whole process, `BENCH_WARMUP` warm-up then `BENCH_RUNS` counted runs,
+//! wall-clock median, peak RSS from GNU time. Results are printed as a markdown table and
+//! written to `target/bench/<area>.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// One timed command.
+struct Timing {
+    title: String,
+    units: f64,
+    walls: Vec<f64>,
+    rss_kb: Vec<u64>,
+}
+
+impl Timing {
+    fn median(&self) -> f64 {
+        let mut w = self.walls.clone();
+        w.sort_by(f64::total_cmp);
+        w.get(w.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+    fn max_rss_mb(&self) -> f64 {
+        self.rss_kb.iter().copied().max().unwrap_or(0) as f64 / 1024.0
+    }
+}
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let areas: Vec<&str> = if args.is_empty() {
+        vec!["validate"]
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    let bin = build_release(root)?;
+    let out_dir = root.join("target/bench");
+    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+    for area in areas {
+        let table = match area {
+            "validate" => bench_validate(root, &bin)?,
+            other => return Err(format!("unknown bench area `{other}` (known: validate)")),
+        };
+        println!("{table}");
+        let file = out_dir.join(format!("{area}.md"));
+        std::fs::write(&file, &table).map_err(|e| e.to_string())?;
+        eprintln!("xtask: wrote {}", file.display());
+    }
+    Ok(())
+}
+
+fn build_release(root: &Path) -> Result<PathBuf, String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["build", "--release", "-p", "bpkit"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("cargo build --release failed".into());
+    }
+    Ok(root.join("target/release/bpkit"))
+}
+
+fn runs() -> (usize, usize) {
+    let get = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    (get("BENCH_WARMUP", 1), get("BENCH_RUNS", 5))
+}
+
+/// Times `bash -c cmd` in `dir` like peers.sh does.
+fn time_cmd(id: &str, title: &str, units: f64, dir: &Path, cmd: &str) -> Result<Timing, String> {
+    let (warmup, counted) = runs();
+    let gnu_time = Path::new("/usr/bin/time").is_file();
+    let mut t = Timing {
+        title: title.into(),
+        units,
+        walls: Vec::new(),
+        rss_kb: Vec::new(),
+    };
+    for i in 0..warmup + counted {
+        let tf = std::env::temp_dir().join(format!("xtask-bench-{}.time", std::process::id()));
+        let mut c = if gnu_time {
+            let mut c = Command::new("/usr/bin/time");
+            c.arg("-f")
+                .arg("%M")
+                .arg("-o")
+                .arg(&tf)
+                .arg("bash")
+                .arg("-c")
+                .arg(cmd);
+            c
+        } else {
+            let mut c = Command::new("bash");
+            c.arg("-c").arg(cmd);
+            c
+        };
+        c.current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let t0 = Instant::now();
+        let out = c.output().map_err(|e| format!("{id}: {e}"))?;
+        let wall = t0.elapsed().as_secs_f64();
+        if !out.status.success() {
+            return Err(format!(
+                "{id}: `{cmd}` failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ));
+        }
+        if i >= warmup {
+            t.walls.push(wall);
+            if let Ok(s) = std::fs::read_to_string(&tf) {
+                if let Some(kb) = s.lines().last().and_then(|l| l.trim().parse().ok()) {
+                    t.rss_kb.push(kb);
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&tf);
+    }
+    Ok(t)
+}
+
+/// Runs peers.sh for one section, keeping its data; returns the data folder and its timings.
+fn peers(root: &Path, section: &str) -> Result<(PathBuf, BTreeMap<String, Timing>), String> {
+    let script = root.join("../shared/bench/peers.sh");
+    if !script.is_file() {
+        return Err(
+            "../shared/bench/peers.sh is absent: the side-by-side benchmark needs it".into(),
+        );
+    }
+    let dir = root.join("target/bench/peers");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let (warmup, counted) = runs();
+    eprintln!("xtask: running peers.sh (section {section}) — installs the peer tools on first use");
+    let status = Command::new("bash")
+        .arg(&script)
+        .env("BENCH_DIR", &dir)
+        .env("BENCH_ONLY", section)
+        .env("BENCH_KEEP_DATA", "1")
+        .env("BENCH_RUNS", counted.to_string())
+        .env("BENCH_WARMUP", warmup.to_string())
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("peers.sh failed ({status})"));
+    }
+    let meta =
+        std::fs::read_to_string(dir.join("meta.tsv")).map_err(|e| format!("meta.tsv: {e}"))?;
+    let runs_tsv =
+        std::fs::read_to_string(dir.join("runs.tsv")).map_err(|e| format!("runs.tsv: {e}"))?;
+    let mut map: BTreeMap<String, Timing> = BTreeMap::new();
+    for l in meta.lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.len() >= 5 {
+            map.insert(
+                f[0].to_string(),
+                Timing {
+                    title: f[4].into(),
+                    units: f[2].parse().unwrap_or(0.0),
+                    walls: vec![],
+                    rss_kb: vec![],
+                },
+            );
+        }
+    }
+    for l in runs_tsv.lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.len() >= 6 {
+            if let Some(t) = map.get_mut(f[0]) {
+                if let Ok(w) = f[2].parse() {
+                    t.walls.push(w);
+                }
+                if let Ok(m) = f[5].parse() {
+                    t.rss_kb.push(m);
+                }
+            }
+        }
+    }
+    Ok((dir.join("work"), map))
+}
+
+fn bench_validate(root: &Path, bin: &Path) -> Result<String, String> {
+    let (work, peer) = peers(root, "validate")?;
+    let b = bin.display();
+    // Sanity, untimed: bpkit accepts the 1000 configs and rejects each invalid one.
+    let ok = Command::new(bin)
+        .current_dir(&work)
+        .args(["validate-config", "--schema", "schema.json", "--each"])
+        .args(list(&work.join("configs"))?)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !ok.status.success() {
+        return Err(format!(
+            "bpkit rejects the generated configs: {}",
+            String::from_utf8_lossy(&ok.stderr)
+        ));
+    }
+    let mut notes = Vec::new();
+    for f in list(&work.join("invalid"))? {
+        let st = Command::new(bin)
+            .current_dir(&work)
+            .args(["validate-config", "--schema", "schema.json", "--each"])
+            .arg(&f)
+            .output()
+            .map_err(|e| e.to_string())?;
+        notes.push(format!(
+            "bpkit {} invalid {}",
+            if st.status.code() == Some(1) {
+                "rejects"
+            } else {
+                "ACCEPTED"
+            },
+            Path::new(&f)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+    }
+    let ours = vec![
+        time_cmd(
+            "bpkit-1000",
+            "bpkit validate-config, 1000 files, one invocation",
+            1000.0,
+            &work,
+            &format!("{b} validate-config --schema schema.json --each configs/*"),
+        )?,
+        time_cmd(
+            "bpkit-1",
+            "bpkit validate-config, 1 file",
+            1.0,
+            &work,
+            &format!("{b} validate-config --schema schema.json --each configs/cfg-0000.yaml"),
+        )?,
+        time_cmd(
+            "bpkit-20x1",
+            "bpkit validate-config, 20 files, one invocation each",
+            20.0,
+            &work,
+            &format!(
+                "for f in $(cat first20.txt); do {b} validate-config --schema schema.json --each $f || exit 1; done"
+            ),
+        )?,
+    ];
+    let corpus = root.join("../shared/corpus/openova/platform");
+    let corpus_t = time_cmd(
+        "bpkit-corpus",
+        "bpkit validate, the 32-Blueprint corpus",
+        32.0,
+        root,
+        &format!("{b} validate -q {}", corpus.display()),
+    )?;
+    let mut s = String::from(
+        "## validate: bpkit vs ajv-cli and check-jsonschema (same data, same run)\n\n",
+    );
+    s.push_str("| benchmark | median wall | files/s | peak RSS |\n|---|---|---|---|\n");
+    let mut row = |t: &Timing| {
+        let m = t.median();
+        s.push_str(&format!(
+            "| {} | {:.1} ms | {:.0} | {:.1} MB |\n",
+            t.title,
+            m * 1000.0,
+            t.units / m,
+            t.max_rss_mb()
+        ));
+    };
+    for t in &ours {
+        row(t);
+    }
+    for id in [
+        "ajv-1000", "ajv-1", "ajv-20x1", "cj-1000", "cj-1", "cj-20x1",
+    ] {
+        if let Some(t) = peer.get(id) {
+            row(t);
+        }
+    }
+    row(&corpus_t);
+    s.push_str("\n| ratio (peer median / bpkit median, per file) | 1000 files | 1 file | 20 × 1 file |\n|---|---|---|---|\n");
+    for (name, pre) in [("ajv-cli", "ajv"), ("check-jsonschema", "cj")] {
+        let r = |suffix: &str, ours: &Timing| -> String {
+            peer.get(&format!("{pre}-{suffix}"))
+                .map_or("n/a".into(), |p| {
+                    format!("{:.1}×", p.median() / ours.median())
+                })
+        };
+        s.push_str(&format!(
+            "| {name} | {} | {} | {} |\n",
+            r("1000", &ours[0]),
+            r("1", &ours[1]),
+            r("20x1", &ours[2])
+        ));
+    }
+    s.push_str(&format!(
+        "\ngoals: ≥5× ajv-cli and ≥100× check-jsonschema per file; corpus validation < 50 ms (measured {:.1} ms)\n",
+        corpus_t.median() * 1000.0
+    ));
+    for n in notes {
+        s.push_str(&format!("- {n}\n"));
+    }
+    Ok(s)
+}
+
+fn list(dir: &Path) -> Result<Vec<String>, String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .collect();
+    v.sort();
+    Ok(v)
+}
