@@ -14,6 +14,7 @@
 //! | [`version`] | versions and Helm-dialect (Masterminds) constraints |
 //! | [`render`] | `when` conditions and templated `values` (Go-style syntax, sandboxed) |
 //! | [`validate`] | the Blueprint schema, configSchema checks, config validation, lint rules |
+//! | [`lint`] | rules learned from real incidents (hollow charts, version lockstep, …) |
 //! | [`catalog`] | finding Blueprints in folders; catalogs for the resolver |
 //! | [`atomic`] | files written whole or not at all |
 //! | `cli` | the command line (feature `cli`) |
@@ -26,6 +27,7 @@ pub mod catalog;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
+pub mod lint;
 pub mod model;
 pub mod render;
 pub mod validate;

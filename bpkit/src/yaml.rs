@@ -16,7 +16,6 @@
 //! [`Node::to_json`] gives the `serde_json::Value` the rest of bpkit works on, and
 //! [`Node::find`] maps a JSON Pointer back to its [`Span`] for error messages.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag};
@@ -700,20 +699,18 @@ impl Builder<'_> {
                             }));
                         }
                     };
-                    if !is_merge_key {
-                        if let Some(first) = entries.iter().find(|e| e.key == key) {
-                            return Err(Box::new(YamlError {
-                                kind: YamlErrorKind::DuplicateKey,
-                                message: format!("duplicate key `{key}` in this mapping"),
-                                help: Some(
-                                    "YAML keys must be unique in a mapping; remove or rename one"
-                                        .into(),
-                                ),
-                                src: source.clone(),
-                                span: node.span,
-                                related: Some(first.key_span),
-                            }));
-                        }
+                    if !is_merge_key && let Some(first) = entries.iter().find(|e| e.key == key) {
+                        return Err(Box::new(YamlError {
+                            kind: YamlErrorKind::DuplicateKey,
+                            message: format!("duplicate key `{key}` in this mapping"),
+                            help: Some(
+                                "YAML keys must be unique in a mapping; remove or rename one"
+                                    .into(),
+                            ),
+                            src: source.clone(),
+                            span: node.span,
+                            related: Some(first.key_span),
+                        }));
                     }
                     *pending = Some((key, node.span, is_merge_key));
                     Ok(())
@@ -782,11 +779,7 @@ fn node_size(n: &Node) -> usize {
     count
 }
 
-fn resolve_scalar(
-    v: &Cow<'_, str>,
-    style: ScalarStyle,
-    tag: Option<&Tag>,
-) -> Result<NodeKind, String> {
+fn resolve_scalar(v: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<NodeKind, String> {
     if let Some(tag) = tag {
         if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
             return match tag.suffix.as_str() {
@@ -839,15 +832,15 @@ pub fn plain_scalar(v: &str) -> NodeKind {
     if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
         return NodeKind::String(v.to_string());
     }
-    if let Some(hex) = v.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return NodeKind::Number(i.into());
-        }
+    if let Some(hex) = v.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return NodeKind::Number(i.into());
     }
-    if let Some(oct) = v.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return NodeKind::Number(i.into());
-        }
+    if let Some(oct) = v.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return NodeKind::Number(i.into());
     }
     if is_core_int(v) {
         if let Ok(i) = v.parse::<i64>() {
@@ -857,12 +850,11 @@ pub fn plain_scalar(v: &str) -> NodeKind {
             return NodeKind::Number(u.into());
         }
     }
-    if is_core_float(v) {
-        if let Ok(f) = v.parse::<f64>() {
-            if let Some(n) = Number::from_f64(f) {
-                return NodeKind::Number(n);
-            }
-        }
+    if is_core_float(v)
+        && let Ok(f) = v.parse::<f64>()
+        && let Some(n) = Number::from_f64(f)
+    {
+        return NodeKind::Number(n);
     }
     NodeKind::String(v.to_string())
 }

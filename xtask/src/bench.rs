@@ -118,10 +118,10 @@ fn time_cmd(id: &str, title: &str, units: f64, dir: &Path, cmd: &str) -> Result<
         }
         if i >= warmup {
             t.walls.push(wall);
-            if let Ok(s) = std::fs::read_to_string(&tf) {
-                if let Some(kb) = s.lines().last().and_then(|l| l.trim().parse().ok()) {
-                    t.rss_kb.push(kb);
-                }
+            if let Ok(s) = std::fs::read_to_string(&tf)
+                && let Some(kb) = s.lines().last().and_then(|l| l.trim().parse().ok())
+            {
+                t.rss_kb.push(kb);
             }
         }
         let _ = std::fs::remove_file(&tf);
@@ -175,14 +175,14 @@ fn peers(root: &Path, section: &str) -> Result<(PathBuf, BTreeMap<String, Timing
     }
     for l in runs_tsv.lines() {
         let f: Vec<&str> = l.split('\t').collect();
-        if f.len() >= 6 {
-            if let Some(t) = map.get_mut(f[0]) {
-                if let Ok(w) = f[2].parse() {
-                    t.walls.push(w);
-                }
-                if let Ok(m) = f[5].parse() {
-                    t.rss_kb.push(m);
-                }
+        if f.len() >= 6
+            && let Some(t) = map.get_mut(f[0])
+        {
+            if let Ok(w) = f[2].parse() {
+                t.walls.push(w);
+            }
+            if let Ok(m) = f[5].parse() {
+                t.rss_kb.push(m);
             }
         }
     }

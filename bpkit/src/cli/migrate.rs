@@ -64,11 +64,9 @@ pub fn run(a: &MigrateArgs, p: &Printer) -> Exit {
                         exit = Exit::Findings;
                     }
                 } else if a.write {
-                    if changed {
-                        if let Err(e) = crate::atomic::write_file(f, m.text.as_bytes()) {
-                            p.error(&format!("cannot write `{name}`: {e}"));
-                            exit = Exit::Error;
-                        }
+                    if changed && let Err(e) = crate::atomic::write_file(f, m.text.as_bytes()) {
+                        p.error(&format!("cannot write `{name}`: {e}"));
+                        exit = Exit::Error;
                     }
                 } else if !p.json_mode() {
                     print!("{}", m.text);

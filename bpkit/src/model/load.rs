@@ -170,39 +170,39 @@ fn normalise(root: &Node, cx: &mut Cx<'_>) -> Option<Value> {
     let obj = value.as_object_mut()?;
 
     // apiVersion
-    if let Some(e) = root.entry("apiVersion") {
-        if e.value.as_str() == Some("catalyst.openova.io/v1") {
-            cx.warn(
-                RULE_API_VERSION,
-                e.value.span,
-                format!(
-                    "`apiVersion: catalyst.openova.io/v1` is not the canonical `{API_VERSION}`"
-                ),
-                "write `apiVersion: catalyst.openova.io/v1alpha1` (`bpkit migrate` does it)",
-                "/apiVersion",
-            );
-            obj.insert("apiVersion".into(), Value::String(API_VERSION.into()));
-        }
+    if let Some(e) = root.entry("apiVersion")
+        && e.value.as_str() == Some("catalyst.openova.io/v1")
+    {
+        cx.warn(
+            RULE_API_VERSION,
+            e.value.span,
+            format!("`apiVersion: catalyst.openova.io/v1` is not the canonical `{API_VERSION}`"),
+            "write `apiVersion: catalyst.openova.io/v1alpha1` (`bpkit migrate` does it)",
+            "/apiVersion",
+        );
+        obj.insert("apiVersion".into(), Value::String(API_VERSION.into()));
     }
 
     let spec_node = root.get("spec");
     let meta_node = root.get("metadata");
 
     // metadata.name prefix
-    if let Some(name) = meta_node.and_then(|m| m.entry("name")) {
-        if let Some(n) = name.value.as_str() {
-            if !n.starts_with(NAME_PREFIX) && !n.is_empty() {
-                cx.warn(
-                    RULE_NAME_PREFIX,
-                    name.value.span,
-                    format!("Blueprint name `{n}` has no `{NAME_PREFIX}` prefix"),
-                    &format!("name it `{NAME_PREFIX}{n}`; it is published as `{NAME_PREFIX}{n}` either way"),
-                    "/metadata/name",
-                );
-                if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-                    m.insert("name".into(), Value::String(format!("{NAME_PREFIX}{n}")));
-                }
-            }
+    if let Some(name) = meta_node.and_then(|m| m.entry("name"))
+        && let Some(n) = name.value.as_str()
+        && !n.starts_with(NAME_PREFIX)
+        && !n.is_empty()
+    {
+        cx.warn(
+            RULE_NAME_PREFIX,
+            name.value.span,
+            format!("Blueprint name `{n}` has no `{NAME_PREFIX}` prefix"),
+            &format!(
+                "name it `{NAME_PREFIX}{n}`; it is published as `{NAME_PREFIX}{n}` either way"
+            ),
+            "/metadata/name",
+        );
+        if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.insert("name".into(), Value::String(format!("{NAME_PREFIX}{n}")));
         }
     }
 
@@ -345,33 +345,33 @@ fn normalise_spec(spec: &Node, out: &mut Map<String, Value>, cx: &mut Cx<'_>) {
     }
 
     // card.docs
-    if let Some(card) = spec.get("card") {
-        if let Some(docs) = card.entry("docs") {
-            if card.entry("documentation").is_some() {
-                cx.warn(
-                    RULE_CARD_DOCS,
-                    docs.key_span,
-                    "`card.docs` duplicates `card.documentation`".into(),
-                    "remove `card.docs`",
-                    "/spec/card/docs",
-                );
-            } else {
-                cx.warn(
-                    RULE_CARD_DOCS,
-                    docs.key_span,
-                    "`card.docs` is not canonical; the field is `card.documentation`".into(),
-                    "rename it to `documentation` (`bpkit migrate` does it)",
-                    "/spec/card/docs",
-                );
-                if let Some(co) = out.get_mut("card").and_then(Value::as_object_mut) {
-                    if let Some(v) = co.remove("docs") {
-                        co.insert("documentation".into(), v);
-                    }
-                }
+    if let Some(card) = spec.get("card")
+        && let Some(docs) = card.entry("docs")
+    {
+        if card.entry("documentation").is_some() {
+            cx.warn(
+                RULE_CARD_DOCS,
+                docs.key_span,
+                "`card.docs` duplicates `card.documentation`".into(),
+                "remove `card.docs`",
+                "/spec/card/docs",
+            );
+        } else {
+            cx.warn(
+                RULE_CARD_DOCS,
+                docs.key_span,
+                "`card.docs` is not canonical; the field is `card.documentation`".into(),
+                "rename it to `documentation` (`bpkit migrate` does it)",
+                "/spec/card/docs",
+            );
+            if let Some(co) = out.get_mut("card").and_then(Value::as_object_mut)
+                && let Some(v) = co.remove("docs")
+            {
+                co.insert("documentation".into(), v);
             }
-            if let Some(co) = out.get_mut("card").and_then(Value::as_object_mut) {
-                co.remove("docs");
-            }
+        }
+        if let Some(co) = out.get_mut("card").and_then(Value::as_object_mut) {
+            co.remove("docs");
         }
     }
 
@@ -408,13 +408,12 @@ fn original_pointer(root: &Node, pointer: &str) -> String {
     {
         return pointer.replacen("/metadata/version", "/spec/version", 1);
     }
-    if let Some(rest) = pointer.strip_prefix("/spec/manifests/source") {
-        if root.find("/spec/manifests/source").is_none()
-            && root.find("/spec/manifests/chart").is_some()
-        {
-            let _ = rest;
-            return "/spec/manifests/chart".into();
-        }
+    if let Some(rest) = pointer.strip_prefix("/spec/manifests/source")
+        && root.find("/spec/manifests/source").is_none()
+        && root.find("/spec/manifests/chart").is_some()
+    {
+        let _ = rest;
+        return "/spec/manifests/chart".into();
     }
     if pointer.starts_with("/spec/card/documentation")
         && root.find("/spec/card/documentation").is_none()

@@ -58,38 +58,37 @@ pub fn migrate(name: &str, text: &str) -> Result<Migration, MigrateError> {
     let mut changes = Vec::new();
     let mut left = Vec::new();
 
-    if let Some(v) = root.get("apiVersion") {
-        if v.as_str() == Some("catalyst.openova.io/v1") {
-            edits.push(Edit {
-                span: v.span,
-                text: API_VERSION.into(),
-            });
-            changes.push(format!(
-                "apiVersion: catalyst.openova.io/v1 -> {API_VERSION}"
-            ));
-        }
+    if let Some(v) = root.get("apiVersion")
+        && v.as_str() == Some("catalyst.openova.io/v1")
+    {
+        edits.push(Edit {
+            span: v.span,
+            text: API_VERSION.into(),
+        });
+        changes.push(format!(
+            "apiVersion: catalyst.openova.io/v1 -> {API_VERSION}"
+        ));
     }
     let meta = root.get("metadata");
     let spec = root.get("spec");
     for (what, node) in [("metadata", meta), ("spec", spec)] {
-        if let Some(n) = node {
-            if is_flow(text, n) {
-                return Err(MigrateError::Layout(format!(
-                    "`{what}` is written in flow style (`{{…}}`); write it as a block mapping first"
-                )));
-            }
+        if let Some(n) = node
+            && is_flow(text, n)
+        {
+            return Err(MigrateError::Layout(format!(
+                "`{what}` is written in flow style (`{{…}}`); write it as a block mapping first"
+            )));
         }
     }
-    if let Some(n) = meta.and_then(|m| m.get("name")) {
-        if let Some(s) = n.as_str() {
-            if !s.starts_with(NAME_PREFIX) {
-                edits.push(Edit {
-                    span: n.span,
-                    text: format!("{NAME_PREFIX}{s}"),
-                });
-                changes.push(format!("metadata.name: {s} -> {NAME_PREFIX}{s}"));
-            }
-        }
+    if let Some(n) = meta.and_then(|m| m.get("name"))
+        && let Some(s) = n.as_str()
+        && !s.starts_with(NAME_PREFIX)
+    {
+        edits.push(Edit {
+            span: n.span,
+            text: format!("{NAME_PREFIX}{s}"),
+        });
+        changes.push(format!("metadata.name: {s} -> {NAME_PREFIX}{s}"));
     }
     // spec.version -> metadata.version: move the whole line, with its comment.
     if let (Some(m), Some(sv)) = (meta, spec.and_then(|s| s.entry("version"))) {

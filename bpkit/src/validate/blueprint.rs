@@ -96,7 +96,7 @@ pub fn check_folder(c: &mut Checked) {
         None => (SourceKind::HelmChart, "./chart".to_string()),
     };
     if !reference.starts_with("oci://") {
-        let path = c.dir.join(&reference);
+        let path = crate::lint::join_clean(&c.dir, &reference);
         let marker = match kind {
             SourceKind::HelmChart => "Chart.yaml",
             SourceKind::Kustomize => "kustomization.yaml",
@@ -107,8 +107,8 @@ pub fn check_folder(c: &mut Checked) {
                     .with_help(format!("create `{reference}/{marker}`, or point `manifests.source.ref` at the right folder")),
                 "/spec/manifests/source/ref",
             ));
-        } else if !path.join(marker).is_file()
-            && !(kind == SourceKind::Kustomize && path.join("kustomization.yml").is_file())
+        } else if !(path.join(marker).is_file()
+            || (kind == SourceKind::Kustomize && path.join("kustomization.yml").is_file()))
         {
             out.push(at(
                 Finding::error(RULE_SOURCE, format!("`{reference}` has no `{marker}`"))
