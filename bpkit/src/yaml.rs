@@ -406,6 +406,23 @@ fn load_all_inner(
             Err(e) => {
                 let m = e.marker();
                 let off = source.offset_of(m.line(), m.col());
+                let mut off = off;
+                if e.info().contains("tab")
+                    && off > 0
+                    && source.text().as_bytes().get(off - 1) == Some(&b'\t')
+                {
+                    off -= 1;
+                }
+                if e.info().contains("unknown anchor") {
+                    return Err(Box::new(YamlError {
+                        kind: YamlErrorKind::UnknownAnchor,
+                        message: "alias refers to an anchor that is not defined before it".into(),
+                        help: Some("define `&name` before using `*name`".into()),
+                        src: source.clone(),
+                        span: Span::at(off),
+                        related: None,
+                    }));
+                }
                 if e.info().contains("recursion limit") {
                     return Err(Box::new(YamlError {
                         kind: YamlErrorKind::TooDeep,
