@@ -15,6 +15,7 @@
 //! | [`render`] | `when` conditions and templated `values` (Go-style syntax, sandboxed) |
 //! | [`validate`] | the Blueprint schema, configSchema checks, config validation, lint rules |
 //! | [`lint`] | rules learned from real incidents (hollow charts, version lockstep, …) |
+//! | [`init`] | the scaffold of a new Blueprint |
 //! | [`catalog`] | finding Blueprints in folders; catalogs for the resolver |
 //! | [`atomic`] | files written whole or not at all |
 //! | `cli` | the command line (feature `cli`) |
@@ -27,6 +28,7 @@ pub mod catalog;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
+pub mod init;
 pub mod lint;
 pub mod model;
 pub mod render;

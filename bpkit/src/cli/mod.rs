@@ -1,6 +1,7 @@
 //! The `bpkit` command line: argument definitions, output modes and exit codes. Each command
 //! is a file here that reads its arguments and calls the library.
 
+mod init;
 mod lint;
 mod migrate;
 mod output;
@@ -91,6 +92,8 @@ pub enum Deny {
 pub enum Command {
     /// Check Blueprints: a blueprint.yaml, a Blueprint folder, or a whole catalog tree.
     Validate(validate::ValidateArgs),
+    /// Create a new canonical Blueprint folder that passes validate and lint.
+    Init(init::InitArgs),
     /// Lint Blueprints and their charts with rules learned from real incidents.
     Lint(lint::LintArgs),
     /// Rewrite Blueprints into the canonical v1alpha1 form, keeping comments.
@@ -135,6 +138,7 @@ where
 fn run(cli: Cli, p: &Printer) -> Exit {
     match cli.command {
         Command::Validate(a) => validate::run(&a, p),
+        Command::Init(a) => init::run(&a, p),
         Command::Lint(a) => lint::run(&a, p),
         Command::Migrate(a) => migrate::run(&a, p),
         Command::Schema => {
