@@ -220,6 +220,8 @@ pub struct Finding {
     pub pointer: Option<String>,
     /// A file name to report when there is no source text (e.g. a missing file).
     pub file: Option<String>,
+    /// A second place in the same source that explains the first, with its label.
+    pub related: Option<(Span, String)>,
 }
 
 impl Finding {
@@ -234,6 +236,7 @@ impl Finding {
             span: None,
             pointer: None,
             file: None,
+            related: None,
         }
     }
 
@@ -263,6 +266,12 @@ impl Finding {
     /// Adds a hint.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a second labelled place in the same source.
+    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related = Some((span, label.into()));
         self
     }
 

@@ -296,6 +296,11 @@ impl YamlError {
         if let Some(h) = &self.help {
             f = f.with_help(h.clone());
         }
+        if let Some(r) = self.related {
+            let at = self.src.position(r.start);
+            f.message = format!("{} (first defined at {at})", f.message);
+            f = f.with_related(r, "first defined here");
+        }
         f
     }
 }
