@@ -23,8 +23,8 @@
 //!
 //! Drafts: the `$schema` keyword chooses one of draft-04, draft-06, draft-07, 2019-09 and
 //! 2020-12; without it [`SchemaOptions::default_draft`] applies (2020-12 unless changed).
-//! `format` is asserted (a config with `format: hostname` must hold a host name), except for
-//! `idn-hostname` and `idn-email`, which the engine is built without. Nothing is ever fetched
+//! `format` is asserted (a config with `format: hostname` must hold a host name); formats the
+//! engine does not know are annotations and accept anything. Nothing is ever fetched
 //! from the network: a `$ref` or `$schema` naming a remote document resolves only through the
 //! documents registered with [`SchemaOptions::with_resource`].
 
@@ -712,6 +712,7 @@ fn explain_build_error(
     let message = words
         .first()
         .map_or_else(|| error.to_string(), |d| d.message.clone());
+    let message = lower_first(&message);
     vec![SchemaIssue::new(
         SchemaIssueKind::Compile,
         pointer,
@@ -767,40 +768,63 @@ fn meta_issues(schema: &Value, dialect: &Dialect, opts: &SchemaOptions) -> Vec<S
 
 /// An unresolvable reference, pointed at the `$ref` that names it when it can be found.
 fn reference_issue(schema: &Value, error: &jsonschema::ReferencingError) -> SchemaIssue {
+    use jsonschema::ReferencingError as E;
+    let text = error.to_string();
+    let mut help = None;
     let (target, detail) = match error {
-        jsonschema::ReferencingError::Unretrievable { uri, source } => {
-            (Some(uri.clone()), source.to_string())
+        E::Unretrievable { uri, .. } if !uri.contains(':') => {
+            help = Some(
+                "reference an absolute URI registered in the schema options, or give the schema an absolute `$id`",
+            );
+            (
+                Some(uri.clone()),
+                format!(
+                    "the relative reference `{uri}` has no absolute base URI to resolve against"
+                ),
+            )
         }
-        jsonschema::ReferencingError::PointerToNowhere { pointer } => (
+        E::Unretrievable { uri, source } => {
+            help = Some(
+                "register the referenced document in the schema options, or inline it under `$defs`",
+            );
+            (Some(uri.clone()), lower_first(&source.to_string()))
+        }
+        E::PointerToNowhere { pointer } => (
             Some(pointer.clone()),
             format!("`{pointer}` points to nothing in its document"),
         ),
-        jsonschema::ReferencingError::NoSuchAnchor { anchor } => (
+        E::NoSuchAnchor { anchor } => (
             Some(anchor.clone()),
             format!("no anchor `{anchor}` is defined"),
         ),
-        other => (None, other.to_string()),
+        other => (None, lower_first(&other.to_string())),
     };
-    let mut pointer = String::new();
-    if let Some(target) = &target {
-        walk::for_each_subschema(schema, MAX_NESTING, |map, at| {
-            if !pointer.is_empty() {
-                return;
+    // The `$ref` concerned: one naming the target, else one whose text the error quotes.
+    let mut refs: Vec<(String, String)> = Vec::new();
+    walk::for_each_subschema(schema, MAX_NESTING, |map, at| {
+        for keyword in ["$ref", "$dynamicRef", "$recursiveRef"] {
+            if let Some(Value::String(r)) = map.get(keyword) {
+                refs.push((format!("{at}/{}", pointer_escape(keyword)), r.clone()));
             }
-            for keyword in ["$ref", "$dynamicRef", "$recursiveRef"] {
-                if let Some(Value::String(r)) = map.get(keyword) {
-                    let plain = without_fragment(target);
-                    let hit = r == target
-                        || (!plain.is_empty() && without_fragment(r).ends_with(plain))
-                        || target.ends_with(r.trim_start_matches('#'));
-                    if hit {
-                        pointer = format!("{at}/{}", pointer_escape(keyword));
-                        return;
-                    }
-                }
-            }
-        });
-    }
+        }
+    });
+    let names_target = |r: &str| {
+        target.as_deref().is_some_and(|t| {
+            let plain = without_fragment(t);
+            r == t
+                || (!plain.is_empty() && without_fragment(r).ends_with(plain))
+                || t.ends_with(r.trim_start_matches('#'))
+        })
+    };
+    let pointer = refs
+        .iter()
+        .find(|(_, r)| names_target(r))
+        .or_else(|| {
+            refs.iter()
+                .find(|(_, r)| !r.is_empty() && text.contains(r.as_str()))
+        })
+        .map(|(p, _)| p.clone())
+        .unwrap_or_default();
     let keyword = walk::keyword_at(&pointer).unwrap_or_else(|| "$ref".to_string());
     let mut issue = SchemaIssue::new(
         SchemaIssueKind::Reference,
@@ -808,12 +832,21 @@ fn reference_issue(schema: &Value, error: &jsonschema::ReferencingError) -> Sche
         keyword,
         format!("cannot resolve a reference: {detail}"),
     );
-    if matches!(error, jsonschema::ReferencingError::Unretrievable { .. }) {
-        issue = issue.help(
-            "register the referenced document in the schema options, or inline it under `$defs`",
-        );
+    if let Some(help) = help {
+        issue = issue.help(help);
     }
     issue
+}
+
+/// Messages from the engine start with a capital; ours do not.
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) if !chars.as_str().starts_with(|c: char| c.is_uppercase()) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_string(),
+    }
 }
 
 /// A lookup for meta-schema errors, where nothing is hidden and no parent schema helps.

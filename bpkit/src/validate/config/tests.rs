@@ -319,6 +319,28 @@ fn dangling_local_ref() {
 }
 
 #[test]
+fn reference_problems_point_at_the_ref() {
+    let found = issues(json!({"properties": {"a": {"$ref": "other.json"}}}));
+    assert_eq!(found[0].pointer, "/properties/a/$ref");
+    assert!(
+        found[0].message.contains("relative reference `other.json`"),
+        "{}",
+        found[0].message
+    );
+    let found = issues(json!({"properties": {"b": {"$ref": "http://[bad"}}}));
+    assert_eq!(found[0].pointer, "/properties/b/$ref");
+    assert!(
+        found[0]
+            .message
+            .starts_with("cannot resolve a reference: invalid"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(lower_first("URI is bad"), "URI is bad");
+    assert_eq!(lower_first("Invalid"), "invalid");
+}
+
+#[test]
 fn invalid_pattern_is_reported() {
     let found = issues(json!({"properties": {"a": {"type": "string", "pattern": "[unclosed"}}}));
     assert_eq!(found.len(), 1, "{found:#?}");
@@ -541,4 +563,11 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn compiled_schemas_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ConfigSchema>();
+    assert_send_sync::<SchemaOptions>();
 }
