@@ -564,11 +564,37 @@ impl Lookup for ConfigSchema {
         walk::lookup(&self.schema, parent)?.as_object()
     }
 
-    fn redact(&self, schema_pointer: &str) -> bool {
-        self.parent_schema(schema_pointer).is_some_and(|s| {
-            s.get(UI_HINT_KEYWORD).and_then(Value::as_str) == Some("password")
-                || s.get("writeOnly") == Some(&Value::Bool(true))
-        })
+    fn redact(&self, evaluation_path: &str) -> bool {
+        // Walk the path through the document, following local `$ref`s, and look for a
+        // `password` hint or `writeOnly` on any schema passed.
+        let secret = |v: &Value| {
+            v.get(UI_HINT_KEYWORD).and_then(Value::as_str) == Some("password")
+                || v.get("writeOnly") == Some(&Value::Bool(true))
+        };
+        let mut current = &self.schema;
+        for token in crate::diag::pointer_tokens(evaluation_path) {
+            if secret(current) {
+                return true;
+            }
+            let next = match (current, token.as_str()) {
+                (Value::Object(map), "$ref") => match map.get("$ref") {
+                    Some(Value::String(r)) if r.starts_with('#') => {
+                        walk::resolve_local_ref(&self.schema, r)
+                    }
+                    _ => None,
+                },
+                (Value::Object(map), key) => map.get(key),
+                (Value::Array(items), index) => {
+                    index.parse::<usize>().ok().and_then(|i| items.get(i))
+                }
+                _ => None,
+            };
+            match next {
+                Some(next) => current = next,
+                None => return false,
+            }
+        }
+        secret(current)
     }
 }
 

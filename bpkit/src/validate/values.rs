@@ -466,8 +466,13 @@ fn coalesce(
             Some(Value::Object(mine)) => {
                 let merged = match default {
                     Value::Object(d) => {
+                        let origin = provenance.layer_for(&at);
                         let merged = coalesce(mine, d, &at, provenance);
-                        if !merged.is_empty() {
+                        if merged.is_empty() {
+                            // Everything inside was deleted by nulls: an empty map is left,
+                            // supplied by the layer that supplied the map.
+                            provenance.leaves.insert(at.clone(), origin.unwrap_or(0));
+                        } else {
                             provenance.leaves.remove(&at);
                         }
                         merged

@@ -153,23 +153,30 @@ pub(super) fn closest<'a>(
 pub(super) trait Lookup {
     /// The subschema that holds the keyword at `schema_pointer`, if it can be found.
     fn parent_schema(&self, schema_pointer: &str) -> Option<&serde_json::Map<String, Value>>;
-    /// Whether the value at the keyword `schema_pointer` must be hidden in messages.
-    fn redact(&self, schema_pointer: &str) -> bool;
+    /// Whether the value checked along `evaluation_path` (the path through the schema, `$ref`s
+    /// included) must be hidden in messages.
+    fn redact(&self, evaluation_path: &str) -> bool;
 }
 
 /// Describes one engine error as one or more [`Described`] (an `additionalProperties` error
 /// becomes one entry per unexpected property).
 pub(super) fn describe(error: &ValidationError<'_>, ctx: &dyn Lookup) -> Vec<Described> {
-    describe_at(error, ctx, 0)
+    describe_at(error, ctx, 0, false)
 }
 
-fn describe_at(error: &ValidationError<'_>, ctx: &dyn Lookup, depth: usize) -> Vec<Described> {
+/// `secret`: an enclosing error was about a hidden value, so this one is too.
+fn describe_at(
+    error: &ValidationError<'_>,
+    ctx: &dyn Lookup,
+    depth: usize,
+    secret: bool,
+) -> Vec<Described> {
     let instance = error.instance();
     let instance: &Value = instance;
     let instance_pointer = error.instance_path().as_str().to_string();
     let schema_pointer = error.schema_path().as_str().to_string();
     let style = Style {
-        redact: ctx.redact(&schema_pointer),
+        redact: secret || ctx.redact(error.evaluation_path().as_str()),
     };
     let keyword = error.kind().keyword().to_string();
     let one = |message: String, expected: String, found: String, help: Option<String>| {
@@ -384,7 +391,7 @@ fn describe_at(error: &ValidationError<'_>, ctx: &dyn Lookup, depth: usize) -> V
         ValidationErrorKind::PropertyNames { error: inner } => {
             let name = inner.instance();
             let name: &Value = name;
-            let inner_words = describe_at(inner, ctx, depth + 1);
+            let inner_words = describe_at(inner, ctx, depth + 1, style.redact);
             let reason = inner_words
                 .first()
                 .map_or_else(String::new, |d| format!(": {}", d.message));
@@ -444,13 +451,13 @@ fn describe_at(error: &ValidationError<'_>, ctx: &dyn Lookup, depth: usize) -> V
                 .then(|| only_plausible_branch(context, error.instance_path().as_str()))
                 .flatten()
             {
-                return describe_at(single, ctx, depth + 1);
+                return describe_at(single, ctx, depth + 1, style.redact);
             }
             let mut branches = Vec::new();
             for (i, errors) in context.iter().enumerate() {
                 let words = errors
                     .first()
-                    .map(|e| describe_at(e, ctx, depth + 1))
+                    .map(|e| describe_at(e, ctx, depth + 1, style.redact))
                     .unwrap_or_default();
                 if let Some(first) = words.first() {
                     let at = if first.instance_pointer == instance_pointer {

@@ -152,6 +152,18 @@ fn passwords_are_not_echoed() {
     let schema = compile(json!({"properties": {"token": {"type": "integer", "writeOnly": true}}}));
     let v = schema.validate(&json!({"token": "s3cret"}));
     assert!(!format!("{v:?}").contains("s3cret"));
+    // Also when the check sits behind a `$ref` or inside a branch.
+    let schema = compile(json!({
+        "properties": {
+            "a": {"x-catalyst-ui-hint": "password", "$ref": "#/$defs/long"},
+            "b": {"type": "string", "x-catalyst-ui-hint": "password", "anyOf": [{"minLength": 20}, {"pattern": "^x"}]},
+            "c": {"type": "string", "x-catalyst-ui-hint": "password", "oneOf": [{"type": "string", "pattern": "^x"}, {"type": "integer"}]}
+        },
+        "$defs": {"long": {"type": "string", "pattern": "^[0-9]+$"}}
+    }));
+    let v = schema.validate(&json!({"a": "s3cret-a", "b": "s3cret-b", "c": "s3cret-c"}));
+    assert_eq!(v.len(), 3, "{v:#?}");
+    assert!(!format!("{v:?}").contains("s3cret"), "{v:#?}");
 }
 
 #[test]

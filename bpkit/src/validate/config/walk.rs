@@ -160,6 +160,21 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The JSON Pointer a local `$ref` (`#`, `#/...`) names; `None` for anchors and other
+/// documents.
+fn local_ref_pointer(reference: &str) -> Option<String> {
+    let fragment = reference.strip_prefix('#')?;
+    if !(fragment.is_empty() || fragment.starts_with('/')) {
+        return None;
+    }
+    percent_decode(fragment)
+}
+
+/// The schema a local `$ref` names within `root`.
+pub(super) fn resolve_local_ref<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    lookup(root, &local_ref_pointer(reference)?)
+}
+
 /// Objects merge member by member, anything else in `top` replaces `base`.
 pub(super) fn deep_merge(base: Value, top: Value) -> Value {
     match (base, top) {
@@ -243,11 +258,7 @@ impl<'a> Defaults<'a> {
     }
 
     fn of_local_ref(&mut self, reference: &str, depth: usize) -> Option<Value> {
-        let fragment = reference.strip_prefix('#')?;
-        if !(fragment.is_empty() || fragment.starts_with('/')) {
-            return None; // an anchor: not followed
-        }
-        let pointer = percent_decode(fragment)?;
+        let pointer = local_ref_pointer(reference)?;
         if self.expanding.contains(&pointer) {
             return None;
         }

@@ -81,6 +81,17 @@ fn null_deletes_defaults_only() {
 }
 
 #[test]
+fn nulls_can_empty_a_map() {
+    let merged = ValuesMerge::new(json!({"a": {"a": null}}))
+        .values_file("f.yaml", json!({"a": {"a": null}}))
+        .merge()
+        .unwrap();
+    assert_eq!(merged.values, json!({"a": {}}));
+    assert_eq!(merged.provenance.get("/a"), Some(1));
+    assert_eq!(merged.provenance.len(), 1);
+}
+
+#[test]
 fn later_files_replace_nulls_and_lists() {
     let merged = ValuesMerge::new(json!({"a": {"c": 2}, "l": [1, 2, 3]}))
         .values_file("1.yaml", json!({"a": null, "l": [9]}))
@@ -227,7 +238,7 @@ proptest! {
         defaults in small_map(),
         a in small_map(),
         b in small_map(),
-        set in "[abc](\\[[0-2]\\])?(\\.[abc])?=[0-9xy]",
+        set in "[abc](\\[[0-2]\\])?(\\.[abc])?=(null|[0-9xy]|\\{x,y\\})(,[abc]=null)?",
     ) {
         let merged = ValuesMerge::new(defaults)
             .values_file("a", a)
