@@ -468,6 +468,7 @@ impl<'de> Deserialize<'de> for Constraint {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 pub(crate) mod tests {
     use super::*;
     use crate::version::error::{ConstraintErrorKind, VersionErrorKind};
@@ -861,13 +862,8 @@ pub(crate) mod tests {
         ) {
             let lo = Version::new(major, minor, patch);
             // ^M.m.p
-            let caret_hi = if major > 0 {
-                floor(major + 1, 0, 0)
-            } else if minor > 0 {
-                floor(0, minor + 1, 0)
-            } else {
-                floor(0, 0, patch + 1)
-            };
+            let (a, b, c3) = caret_upper(major, minor, patch);
+            let caret_hi = floor(a, b, c3);
             let caret = c(&format!("^{major}.{minor}.{patch}")).with_include_prerelease(true);
             let want = explicit(&lo, Some(caret_hi)).with_include_prerelease(true);
             prop_assert_eq!(caret.matches(&x), want.matches(&x), "^ {}", lo);
@@ -891,11 +887,11 @@ pub(crate) mod tests {
             let tilde_major = c(&format!("~{major}")).with_include_prerelease(true);
             let want = explicit(&Version::new(major, 0, 0), Some(floor(major + 1, 0, 0))).with_include_prerelease(true);
             prop_assert_eq!(tilde_major.matches(&x), want.matches(&x));
-            // Without prereleases admitted, on releases, the plain textual expansions.
+            // Without prereleases admitted, on releases, the plain textual expansion.
             if !x.is_prerelease() {
+                let (a, b, c3) = caret_upper(major, minor, patch);
                 let caret = c(&format!("^{major}.{minor}.{patch}"));
-                let hi = Version::new(caret_hi_numbers(major, minor, patch).0, caret_hi_numbers(major, minor, patch).1, caret_hi_numbers(major, minor, patch).2);
-                let want = c(&format!(">={lo}, <{hi}"));
+                let want = c(&format!(">={lo}, <{a}.{b}.{c3}"));
                 prop_assert_eq!(caret.matches(&x), want.matches(&x));
             }
         }
@@ -938,7 +934,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn caret_hi_numbers(major: u64, minor: u64, patch: u64) -> (u64, u64, u64) {
+    /// The exclusive upper bound of `^major.minor.patch`, as numbers.
+    fn caret_upper(major: u64, minor: u64, patch: u64) -> (u64, u64, u64) {
         if major > 0 {
             (major + 1, 0, 0)
         } else if minor > 0 {

@@ -368,6 +368,7 @@ impl fmt::Display for FoundPhrase<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -155,6 +155,7 @@ fn tilde(c: &Version, wildcard: Option<Wildcard>) -> Ranges<Version> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use crate::version::constraint::tests::{constraint_text, probe_version};

@@ -161,10 +161,10 @@ fn leftmost_version_start(b: &[u8], lo: usize, end: usize) -> Option<usize> {
         while k < end && b[k] != b'-' && b[k] != b'+' {
             k += 1;
         }
-        if tail_ok(k) {
-            if let Some(i) = leftmost_core(b, segment, k) {
-                return Some(i);
-            }
+        if tail_ok(k)
+            && let Some(i) = leftmost_core(b, segment, k)
+        {
+            return Some(i);
         }
         if k >= end {
             return None;
@@ -229,17 +229,17 @@ fn find_ranges(b: &[u8]) -> Vec<HyphenRange> {
         while run_end < len && !is_space(b[run_end]) {
             run_end += 1;
         }
-        if let Some((high, end)) = hyphen_tail(b, run_end) {
-            if let Some(low) = leftmost_version_start(b, run, run_end) {
-                found.push(HyphenRange {
-                    start: if low == run { space_start } else { low },
-                    low: (low, run_end),
-                    high,
-                    end,
-                });
-                pos = end;
-                continue;
-            }
+        if let Some((high, end)) = hyphen_tail(b, run_end)
+            && let Some(low) = leftmost_version_start(b, run, run_end)
+        {
+            found.push(HyphenRange {
+                start: if low == run { space_start } else { low },
+                low: (low, run_end),
+                high,
+                end,
+            });
+            pos = end;
+            continue;
         }
         pos = run_end;
     }
@@ -765,6 +765,7 @@ fn rewrite(input: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -382,10 +382,10 @@ fn check_identifiers(text: &str, field: Field) -> Result<(), VersionError> {
         }
         Ok(_) => {}
     }
-    if field == Field::Prerelease {
-        if let Some((start, end)) = prerelease_leading_zero(text) {
-            return Err(leading_zero_in_prerelease(text, Span::new(start, end)));
-        }
+    if field == Field::Prerelease
+        && let Some((start, end)) = prerelease_leading_zero(text)
+    {
+        return Err(leading_zero_in_prerelease(text, Span::new(start, end)));
     }
     Ok(())
 }
@@ -626,6 +626,7 @@ pub(crate) fn parse_number(text: &str, start: usize, end: usize) -> Result<u64, 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use proptest::prelude::*;
