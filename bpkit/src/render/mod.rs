@@ -98,8 +98,8 @@
 //! * Text output formats values as Go's `%v` does (`[a b]`, `map[k:v]`, `1e+06`), except that nil
 //!   is written as nothing rather than `<no value>`.
 //! * Every evaluation has a step budget ([`Limits::fuel`]); every string built by a template is
-//!   limited in size ([`Limits::max_output_bytes`]). Expressions nest at most 32 levels deep and
-//!   a template holds at most 2048 operands and operations.
+//!   limited in size ([`Limits::max_output_bytes`]). Expressions nest at most 32 levels deep, a
+//!   template holds at most 2048 operands and operations, and its text is at most 1 MiB.
 //!
 //! # Conditions
 //!
