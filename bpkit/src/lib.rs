@@ -13,6 +13,7 @@
 //! | [`model`] | the Blueprint document: raw shape, canonical form, deviations |
 //! | [`version`] | versions and Helm-dialect (Masterminds) constraints |
 //! | [`render`] | `when` conditions and templated `values` (Go-style syntax, sandboxed) |
+//! | [`resolve`] | the catalog resolver: PubGrub over Application instances, install plans |
 //! | [`validate`] | the Blueprint schema, configSchema checks, config validation, lint rules |
 //! | [`lint`] | rules learned from real incidents (hollow charts, version lockstep, …) |
 //! | [`init`] | the scaffold of a new Blueprint |
@@ -32,6 +33,7 @@ pub mod init;
 pub mod lint;
 pub mod model;
 pub mod render;
+pub mod resolve;
 pub mod validate;
 pub mod version;
 pub mod yaml;

@@ -912,6 +912,115 @@ fn is_core_float(v: &str) -> bool {
     mant_ok && exp_ok
 }
 
+/// Writes JSON as block-style YAML (2-space indent) that [`load`] reads back to the same value.
+pub fn to_yaml(v: &Value) -> String {
+    let mut out = String::new();
+    emit(v, 0, &mut out);
+    out
+}
+
+fn emit(v: &Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, val) in m {
+                out.push_str(&format!("{pad}{}:", scalar_text(&Value::String(k.clone()))));
+                emit_child(val, indent, out);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            for item in a {
+                match item {
+                    Value::Object(m) if !m.is_empty() => {
+                        let mut first = true;
+                        for (k, val) in m {
+                            let lead = if first {
+                                format!("{pad}- ")
+                            } else {
+                                format!("{pad}  ")
+                            };
+                            first = false;
+                            out.push_str(&format!(
+                                "{lead}{}:",
+                                scalar_text(&Value::String(k.clone()))
+                            ));
+                            emit_child(val, indent + 2, out);
+                        }
+                    }
+                    Value::Array(x) if !x.is_empty() => {
+                        out.push_str(&format!("{pad}-\n"));
+                        emit(item, indent + 2, out);
+                    }
+                    other => out.push_str(&format!("{pad}- {}\n", scalar_text(other))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar_text(other))),
+    }
+}
+
+fn emit_child(val: &Value, indent: usize, out: &mut String) {
+    match val {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            emit(val, indent + 2, out);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            emit(val, indent + 2, out);
+        }
+        other => out.push_str(&format!(" {}\n", scalar_text(other))),
+    }
+}
+
+/// A scalar (or empty collection) as YAML text, quoted when a plain scalar would read back
+/// as something else.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+        Value::String(s) => {
+            let safe = !s.is_empty()
+                && plain_scalar(s) == NodeKind::String(s.clone())
+                && !s.starts_with(|c: char| {
+                    c.is_whitespace() || "-?:,[]{}#&*!|>'\"%@`~".contains(c)
+                })
+                && !s.ends_with(char::is_whitespace)
+                && !s.contains(": ")
+                && !s.contains(" #")
+                && !s.ends_with(':')
+                && !s.chars().any(|c| {
+                    c.is_control() || matches!(c, '\u{85}' | '\u{feff}' | '\u{2028}' | '\u{2029}')
+                })
+                && !matches!(
+                    s.as_str(),
+                    "yes"
+                        | "no"
+                        | "on"
+                        | "off"
+                        | "y"
+                        | "n"
+                        | "Yes"
+                        | "No"
+                        | "On"
+                        | "Off"
+                        | "YES"
+                        | "NO"
+                        | "ON"
+                        | "OFF"
+                );
+            if safe {
+                s.clone()
+            } else {
+                serde_json::to_string(s).unwrap_or_default()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1010,6 +1119,22 @@ mod tests {
         let e = load_bytes("x", b"a: 1\nb: \xff\n", &Limits::default()).unwrap_err();
         assert_eq!(e.kind, YamlErrorKind::NotUtf8);
         assert_eq!(e.position(), Position { line: 2, column: 4 });
+    }
+
+    #[test]
+    fn emitted_yaml_reads_back() {
+        let v = json!({"a": [1, "two", {"b": null, "c": [true, "yes", "x: y"]}], "d": {}, "e": "", "f": "# no", "g": [[1, 2], []], "h": "line\nbreak", "i": "-1", "j": "0x10"});
+        let text = to_yaml(&v);
+        assert_eq!(ld(&text).unwrap().root.to_json(), v, "{text}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn emitted_strings_read_back(s in ".{0,30}") {
+            let v = json!({"k": s, "l": [s]});
+            let text = to_yaml(&v);
+            proptest::prop_assert_eq!(ld(&text).map(|d| d.root.to_json()).ok(), Some(v));
+        }
     }
 
     #[test]

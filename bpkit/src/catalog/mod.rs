@@ -1,8 +1,13 @@
 //! Catalogs: where Blueprints come from.
 //!
-//! [`discover`] finds Blueprint folders in a tree (a monorepo, a catalog directory).
+//! [`discover`] finds Blueprint folders in a tree (a monorepo, a catalog directory);
+//! [`DirCatalog`] serves such a tree to the resolver.
+
+mod dir;
 
 use std::path::{Path, PathBuf};
+
+pub use dir::DirCatalog;
 
 /// The file name of a Blueprint document.
 pub const BLUEPRINT_FILE: &str = "blueprint.yaml";

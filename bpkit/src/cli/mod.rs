@@ -5,7 +5,9 @@ mod init;
 mod lint;
 mod migrate;
 mod output;
+mod plan;
 mod validate;
+mod validate_config;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -68,6 +70,10 @@ pub enum OutputMode {
     Human,
     /// One JSON document on standard output.
     Json,
+    /// YAML on standard output (`plan`).
+    Yaml,
+    /// Flux Kustomizations with `dependsOn` (`plan`).
+    Flux,
 }
 
 /// How findings are formatted in human mode.
@@ -96,8 +102,16 @@ pub enum Command {
     Init(init::InitArgs),
     /// Lint Blueprints and their charts with rules learned from real incidents.
     Lint(lint::LintArgs),
+    /// Resolve a Blueprint into an install plan (Applications in order, with dependsOn).
+    Plan(plan::PlanArgs),
+    /// Draw the dependency graph of an install plan.
+    Graph(plan::GraphArgs),
+    /// Refresh bpkit.lock.
+    Update(plan::UpdateArgs),
     /// Rewrite Blueprints into the canonical v1alpha1 form, keeping comments.
     Migrate(migrate::MigrateArgs),
+    /// Validate configuration values against a Blueprint's configSchema (Helm's merge order).
+    ValidateConfig(validate_config::ValidateConfigArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -140,7 +154,11 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Validate(a) => validate::run(&a, p),
         Command::Init(a) => init::run(&a, p),
         Command::Lint(a) => lint::run(&a, p),
+        Command::Plan(a) => plan::run(&a, p),
+        Command::Graph(a) => plan::graph(&a, p),
+        Command::Update(a) => plan::update(&a, p),
         Command::Migrate(a) => migrate::run(&a, p),
+        Command::ValidateConfig(a) => validate_config::run(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success
