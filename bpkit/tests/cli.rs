@@ -253,3 +253,143 @@ fn lint_finds_planted_violations_and_explains_rules() {
         .args(["--deny", "warnings"]));
     assert_eq!(code, 1, "--deny warnings fails on it");
 }
+
+#[test]
+fn validate_config_points_at_the_values_file_line() {
+    let d = tempfile::tempdir().expect("tmp");
+    let good = d.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "domain: blog.example.org\nadminEmail: ops@example.org\n",
+    )
+    .expect("write");
+    let bad = d.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "domain: blog.example.org\nadminEmail: ops@example.org\nreplicas: two\n",
+    )
+    .expect("write");
+    let bp = repo().join("blueprints/wordpress");
+    let (code, out, err) = run(bpkit()
+        .arg("validate-config")
+        .arg(&bp)
+        .arg("--values")
+        .arg(&good)
+        .args(["--set", "replicas=3", "--print"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("replicas: 3"), "{out}");
+    let (code, _, err) = run(bpkit()
+        .arg("validate-config")
+        .arg(&bp)
+        .arg("-f")
+        .arg(&good)
+        .arg("-f")
+        .arg(&bad)
+        .args(["--color", "never"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("bad.yaml:3:11: error[config]:"), "{err}");
+    assert!(err.contains("keyword `type`"), "{err}");
+    // A value from --set names the argument.
+    let (code, _, err) = run(bpkit()
+        .arg("validate-config")
+        .arg(&bp)
+        .arg("-f")
+        .arg(&good)
+        .args(["--set-string", "replicas=3"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("--set-string replicas=3"), "{err}");
+    // A missing required field with only defaults.
+    let (code, _, err) = run(bpkit().arg("validate-config").arg(&bp));
+    assert_eq!(code, 1);
+    assert!(err.contains("domain"), "{err}");
+    // Each file on its own, against a plain schema.
+    let schema = d.path().join("schema.json");
+    std::fs::write(
+        &schema,
+        r#"{"type":"object","properties":{"replicas":{"type":"integer"}}}"#,
+    )
+    .expect("write");
+    let (code, _, err) = run(bpkit()
+        .arg("validate-config")
+        .arg("--schema")
+        .arg(&schema)
+        .arg("--each")
+        .arg(&good)
+        .arg(&bad));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("2 configs checked: 1 valid, 1 invalid"),
+        "{err}"
+    );
+    // An unknown overlay is a usage error.
+    let (code, _, err) = run(bpkit()
+        .arg("validate-config")
+        .arg(&bp)
+        .args(["--overlay", "huge"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("has no overlay `huge`"), "{err}");
+}
+
+#[test]
+fn plan_graph_and_lock() {
+    let d = tempfile::tempdir().expect("tmp");
+    let cat = repo().join("blueprints");
+    let base = |c: &mut Command| {
+        c.current_dir(d.path()).arg("--catalog").arg(&cat).args([
+            "--set",
+            "domain=example.org",
+            "--set",
+            "adminEmail=ops@example.org",
+        ]);
+    };
+    let mut c = bpkit();
+    c.args(["plan", "bp-wordpress", "-o", "json"]);
+    base(&mut c);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let apps = v["applications"].as_array().expect("apps");
+    assert_eq!(
+        apps.last().map(|a| a["name"].clone()),
+        Some(serde_json::json!("wordpress"))
+    );
+    assert!(d.path().join("bpkit.lock").is_file());
+    // --locked passes while nothing changed.
+    let mut c = bpkit();
+    c.args(["plan", "bp-wordpress", "--locked"]);
+    base(&mut c);
+    assert_eq!(run(&mut c).0, 0);
+    // A lock pinned elsewhere makes --locked fail with the difference.
+    let lock = std::fs::read_to_string(d.path().join("bpkit.lock")).expect("lock");
+    std::fs::write(
+        d.path().join("bpkit.lock"),
+        lock.replace("version = \"1.6.1\"", "version = \"1.6.0\""),
+    )
+    .expect("write");
+    let mut c = bpkit();
+    c.args(["plan", "bp-wordpress", "--locked"]);
+    base(&mut c);
+    let (code, _, err) = run(&mut c);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("would change from bp-postgres 1.6.0 to bp-postgres 1.6.1"),
+        "{err}"
+    );
+    let mut c = bpkit();
+    c.args(["update"]).arg("bp-wordpress");
+    base(&mut c);
+    assert_eq!(run(&mut c).0, 0);
+    let mut c = bpkit();
+    c.args(["graph", "bp-wordpress", "--format", "dot", "--no-lock"]);
+    base(&mut c);
+    let (code, out, _) = run(&mut c);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("digraph plan {"), "{out}");
+    // Unknown Blueprint: exit 1 with the name.
+    let mut c = bpkit();
+    c.args(["plan", "bp-nope", "--no-lock"]);
+    base(&mut c);
+    let (code, _, err) = run(&mut c);
+    assert_eq!(code, 1);
+    assert!(err.contains("`bp-nope` is not in the catalog"), "{err}");
+}

@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bpkit::validate::config::{ConfigSchema, Draft, SchemaOptions};
@@ -214,7 +215,10 @@ fn json_schema_test_suite() {
                 problems.push(format!("listed but no such test: {id}"));
             }
         }
-        println!(
+        // Straight to the process's stderr, so the count shows even when the harness
+        // captures the test's output.
+        let _ = writeln!(
+            std::io::stderr(),
             "json-schema-test-suite {dir}: {} passed, {known_here} known failures",
             passed.len()
         );
