@@ -649,6 +649,43 @@ mod tests {
         assert!(r.starts_with("101 "));
     }
 
+    proptest::proptest! {
+        /// Whatever the names (short, long, deep, non-ASCII), what is written reads back the
+        /// same, and writing is a function of the entries alone.
+        #[test]
+        fn round_trip(
+            files in proptest::collection::btree_map(
+                proptest::collection::vec("[a-z0-9_é-]{1,40}", 1..6),
+                (proptest::collection::vec(proptest::num::u8::ANY, 0..300), proptest::bool::ANY),
+                1..12,
+            ),
+            mtime in 0u64..=0o77_777_777_777,
+        ) {
+            let mut entries = Vec::new();
+            let mut dirs = std::collections::BTreeSet::new();
+            let mut used = std::collections::BTreeSet::new();
+            for (parts, (data, executable)) in files {
+                let path = parts.join("/");
+                // Skip paths that collide with a folder or a file already placed.
+                let parents: Vec<String> = (1..parts.len()).map(|i| parts[..i].join("/")).collect();
+                if used.contains(&path) || dirs.contains(&path) || parents.iter().any(|p| used.contains(p)) {
+                    continue;
+                }
+                for p in parents {
+                    if dirs.insert(p.clone()) {
+                        entries.push(Entry::dir(p));
+                    }
+                }
+                used.insert(path.clone());
+                entries.push(Entry { path, kind: EntryKind::File { data, executable } });
+            }
+            let gz = tar_gz(&entries, mtime);
+            proptest::prop_assert_eq!(&gz, &tar_gz(&entries, mtime));
+            let back = read_tar_gz(&gz, &ReadLimits::default()).expect("reads back");
+            proptest::prop_assert_eq!(back, entries);
+        }
+    }
+
     #[test]
     fn gzip_header_is_fixed() {
         let gz = tar_gz(&sample(), 0);
