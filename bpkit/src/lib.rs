@@ -18,6 +18,8 @@
 //! | [`lint`] | rules learned from real incidents (hollow charts, version lockstep, …) |
 //! | [`init`] | the scaffold of a new Blueprint |
 //! | [`catalog`] | finding Blueprints in folders; catalogs for the resolver |
+//! | [`package`] | deterministic chart and manifest archives, the Blueprint's OCI artifact |
+//! | [`oci`] | digests, manifests, OCI image layout folders |
 //! | [`atomic`] | files written whole or not at all |
 //! | `cli` | the command line (feature `cli`) |
 //!
@@ -32,6 +34,8 @@ pub mod diag;
 pub mod init;
 pub mod lint;
 pub mod model;
+pub mod oci;
+pub mod package;
 pub mod render;
 pub mod resolve;
 pub mod validate;

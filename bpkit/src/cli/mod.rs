@@ -1,11 +1,15 @@
 //! The `bpkit` command line: argument definitions, output modes and exit codes. Each command
 //! is a file here that reads its arguments and calls the library.
 
+mod digest;
 mod init;
 mod lint;
 mod migrate;
 mod output;
 mod plan;
+mod package;
+mod pull;
+mod push;
 mod validate;
 mod validate_config;
 
@@ -112,6 +116,14 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Validate configuration values against a Blueprint's configSchema (Helm's merge order).
     ValidateConfig(validate_config::ValidateConfigArgs),
+    /// Package a Blueprint reproducibly: the chart archive, or the whole OCI artifact.
+    Package(package::PackageArgs),
+    /// Print the manifest digest a push would produce, without writing anything.
+    Digest(digest::DigestArgs),
+    /// Package a Blueprint and write it into an OCI image layout (`oci:DIR[:TAG]`).
+    Push(push::PushArgs),
+    /// Read a Blueprint artifact from an OCI image layout, verify it, and unpack it safely.
+    Pull(pull::PullArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -159,6 +171,10 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Update(a) => plan::update(&a, p),
         Command::Migrate(a) => migrate::run(&a, p),
         Command::ValidateConfig(a) => validate_config::run(&a, p),
+        Command::Package(a) => package::run(&a, p),
+        Command::Digest(a) => digest::run(&a, p),
+        Command::Push(a) => push::run(&a, p),
+        Command::Pull(a) => pull::run(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success

@@ -298,3 +298,28 @@ fn every_corpus_blueprint_loads_with_warnings_only() {
     }
     assert_eq!(n, 32);
 }
+
+proptest::proptest! {
+    /// Loading never panics, whatever the text: random lines made of Blueprint-ish pieces.
+    #[test]
+    fn loading_never_panics(lines in proptest::collection::vec(
+        proptest::sample::select(vec![
+            "apiVersion: catalyst.openova.io/v1", "kind: Blueprint", "metadata:", "  name: x", "  version: 1.0.0",
+            "spec:", "  version: 2", "  card:", "    title: t", "    docs: d", "  depends:", "    - bp-a", "    - blueprint: bp-b",
+            "      version: ^1", "  manifests:", "    chart: ./chart", "    source: {kind: HelmChart, ref: ./c}", "  depends: null",
+            "- a", "&x [1]", "*x", "<<: *x", "? [a]", ": b", "\t", "'", "\"", "{", "}", "---",
+        ]),
+        0..24,
+    )) {
+        let text = lines.join("\n");
+        let l = load_str("fuzz.yaml", &text, &LoadOptions::default());
+        for f in &l.findings {
+            let _ = f.to_string();
+            let _ = f.record();
+        }
+        if let Some(bp) = l.blueprint {
+            let _ = migrate::migrate("fuzz.yaml", &text);
+            proptest::prop_assert!(bp.name().starts_with("bp-"));
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! OCI artifacts: digests, descriptors, image manifests, and OCI image layout folders.
+//!
+//! The pieces, from the bottom up:
+//!
+//! - [`Digest`]: `sha256:<hex>`, parsed strictly (it becomes a file name).
+//! - [`Descriptor`] and [`Manifest`]: the image-spec types, serialised with a fixed key order
+//!   and no whitespace, so a manifest's digest depends only on its content.
+//! - [`Image`]: a manifest with its blobs in memory, every size and digest checked.
+//! - [`layout`]: writing and reading OCI image layout folders (`oci:DIR:TAG`).
+//! - [`media_type`] and [`annotation`]: every protocol string in one place.
+//!
+//! Everything here is synchronous and offline (std only). A registry client belongs in a
+//! `registry` module behind the `oci` cargo feature; it moves the same [`Image`] values.
+
+pub mod annotation;
+mod digest;
+mod error;
+mod image;
+pub mod layout;
+mod manifest;
+pub mod media_type;
+
+pub use digest::Digest;
+pub use error::OciError;
+pub use image::Image;
+pub use layout::{Layout, LayoutRef, ReadLimits, WriteOptions, WriteOutcome};
+pub use manifest::{Descriptor, Manifest};
