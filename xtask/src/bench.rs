@@ -43,7 +43,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         let table = match area {
             "validate" => bench_validate(root, &bin)?,
             "resolve" => bench_resolve(root, &bin)?,
-            other => return Err(format!("unknown bench area `{other}` (known: validate, resolve)")),
+            other => {
+                return Err(format!(
+                    "unknown bench area `{other}` (known: validate, resolve)"
+                ));
+            }
         };
         println!("{table}");
         let file = out_dir.join(format!("{area}.md"));
@@ -331,7 +335,10 @@ fn bench_resolve(root: &Path, bin: &Path) -> Result<String, String> {
         "bpkit plan bp-platform, reference catalog (cold process)",
         1.0,
         &tmp,
-        &format!("{b} plan bp-platform --catalog {} --set domain=example.org --set adminEmail=ops@example.org --no-lock -q", cat.display()),
+        &format!(
+            "{b} plan bp-platform --catalog {} --set domain=example.org --set adminEmail=ops@example.org --no-lock -q",
+            cat.display()
+        ),
     )?];
     if corpus.is_dir() {
         rows.push(time_cmd(
@@ -339,14 +346,24 @@ fn bench_resolve(root: &Path, bin: &Path) -> Result<String, String> {
             "bpkit plan bp-harbor --partial, the real corpus (cold process)",
             1.0,
             &tmp,
-            &format!("{b} plan bp-harbor --partial --catalog {} --no-lock -q", corpus.display()),
+            &format!(
+                "{b} plan bp-harbor --partial --catalog {} --no-lock -q",
+                corpus.display()
+            ),
         )?);
     }
     let _ = std::fs::remove_dir_all(&tmp);
     // The generated catalog runs as an example binary, which reports its own time and peak RSS.
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
-        .args(["build", "--release", "-p", "bpkit", "--example", "resolve_bench"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "bpkit",
+            "--example",
+            "resolve_bench",
+        ])
         .status()
         .map_err(|e| e.to_string())?;
     if !status.success() {
@@ -356,23 +373,42 @@ fn bench_resolve(root: &Path, bin: &Path) -> Result<String, String> {
     let (warmup, counted) = runs();
     let mut gen_lines = Vec::new();
     for i in 0..warmup + counted {
-        let out = Command::new(&ex).args(["10000", "30"]).output().map_err(|e| e.to_string())?;
+        let out = Command::new(&ex)
+            .args(["10000", "30"])
+            .output()
+            .map_err(|e| e.to_string())?;
         if !out.status.success() {
-            return Err(format!("resolve_bench failed: {}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "resolve_bench failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
         if i >= warmup {
             gen_lines.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
         }
     }
     let field = |l: &str, k: &str| -> f64 {
-        l.split_whitespace().find_map(|w| w.strip_prefix(&format!("{k}="))).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+        l.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
     };
     let mut times: Vec<f64> = gen_lines.iter().map(|l| field(l, "time_ms")).collect();
     times.sort_by(f64::total_cmp);
-    let rss = gen_lines.iter().map(|l| field(l, "peak_rss_mb")).fold(0.0, f64::max);
-    let mut s = String::from("## resolve\n\n| benchmark | median wall | peak RSS | goal |\n|---|---|---|---|\n");
+    let rss = gen_lines
+        .iter()
+        .map(|l| field(l, "peak_rss_mb"))
+        .fold(0.0, f64::max);
+    let mut s = String::from(
+        "## resolve\n\n| benchmark | median wall | peak RSS | goal |\n|---|---|---|---|\n",
+    );
     for t in &rows {
-        s.push_str(&format!("| {} | {:.1} ms | {:.1} MB | < 20 ms |\n", t.title, t.median() * 1000.0, t.max_rss_mb()));
+        s.push_str(&format!(
+            "| {} | {:.1} ms | {:.1} MB | < 20 ms |\n",
+            t.title,
+            t.median() * 1000.0,
+            t.max_rss_mb()
+        ));
     }
     s.push_str(&format!(
         "| generated catalog: 10,000 Blueprints × 30 versions, chains and forced backtracking (in process) | {:.1} ms | {rss:.1} MB | < 1 s, < 200 MB |\n",

@@ -20,6 +20,8 @@ pub struct DirCatalog {
     inner: InMemoryCatalog,
     files: BTreeMap<(String, Version), Arc<Checked>>,
     findings: Vec<Finding>,
+    /// Manifest digests of packaged Blueprints, computed when first asked for.
+    digests: std::sync::Mutex<BTreeMap<(String, Version), Option<String>>>,
 }
 
 impl DirCatalog {
@@ -34,6 +36,7 @@ impl DirCatalog {
             inner: InMemoryCatalog::new(),
             files: BTreeMap::new(),
             findings: Vec::new(),
+            digests: std::sync::Mutex::default(),
         };
         let opts = LoadOptions::default();
         for f in files {
@@ -105,7 +108,22 @@ impl Catalog for DirCatalog {
     fn source(&self, name: &str, version: &Version) -> String {
         self.inner.source(name, version)
     }
+    /// The manifest digest `bpkit push` would produce for this Blueprint folder (packaged with
+    /// the default epoch), so that a lockfile pins content, not just a version.
     fn digest(&self, name: &str, version: &Version) -> Option<String> {
-        self.inner.digest(name, version)
+        let key = (name.to_string(), version.clone());
+        let mut cache = self
+            .digests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(d) = cache.get(&key) {
+            return d.clone();
+        }
+        let dir = self.dir(name, version)?;
+        let d = crate::package::package(dir, &crate::package::PackageOptions::default())
+            .ok()
+            .map(|a| a.digest().to_string());
+        cache.insert(key, d.clone());
+        d
     }
 }
