@@ -85,22 +85,10 @@ pub fn run(a: &LintArgs, p: &Printer) -> Exit {
             return Exit::Error;
         }
     }
-    let paths = if a.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        a.paths.clone()
+    let files = match super::validate::discover_files(&a.paths, p) {
+        Ok(f) => f,
+        Err(e) => return e,
     };
-    let (files, errors) = crate::catalog::discover(&paths);
-    for (path, e) in &errors {
-        p.error(&format!("cannot read `{}`: {e}", path.display()));
-    }
-    if !errors.is_empty() {
-        return Exit::Error;
-    }
-    if files.is_empty() {
-        p.error("no blueprint.yaml found");
-        return Exit::Error;
-    }
     let load = LoadOptions::default();
     let checked: Vec<_> = files.iter().map(|f| check_file(f, &load)).collect();
     let catalog: BTreeSet<String> = checked

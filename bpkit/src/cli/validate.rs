@@ -23,31 +23,38 @@ pub struct ValidateArgs {
     pub format: FindingFormat,
 }
 
-/// Runs `bpkit validate`.
-pub fn run(a: &ValidateArgs, p: &Printer) -> Exit {
-    let paths = if a.paths.is_empty() {
+/// The blueprint.yaml files under `paths` (the current folder when none), or the exit code
+/// after the problem was printed.
+pub(crate) fn discover_files(paths: &[PathBuf], p: &Printer) -> Result<Vec<PathBuf>, Exit> {
+    let paths = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
-        a.paths.clone()
+        paths.to_vec()
     };
     let (files, errors) = crate::catalog::discover(&paths);
     for (path, e) in &errors {
         p.error(&format!("cannot read `{}`: {e}", path.display()));
     }
     if !errors.is_empty() {
-        return Exit::Error;
+        return Err(Exit::Error);
     }
     if files.is_empty() {
+        let names: Vec<String> = paths.iter().map(|x| format!("`{}`", x.display())).collect();
         p.error(&format!(
             "no blueprint.yaml found under {}",
-            paths
-                .iter()
-                .map(|x| format!("`{}`", x.display()))
-                .collect::<Vec<_>>()
-                .join(", ")
+            names.join(", ")
         ));
-        return Exit::Error;
+        return Err(Exit::Error);
     }
+    Ok(files)
+}
+
+/// Runs `bpkit validate`.
+pub fn run(a: &ValidateArgs, p: &Printer) -> Exit {
+    let files = match discover_files(&a.paths, p) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
     let opts = LoadOptions::default();
     let mut all: Vec<Finding> = Vec::new();
     let mut results = Vec::new();
