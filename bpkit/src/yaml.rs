@@ -100,6 +100,24 @@ impl Node {
         }
     }
 
+    /// The value as JSON, consuming the node (no copies of strings).
+    pub fn into_json(self) -> Value {
+        match self.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Bool(b) => Value::Bool(b),
+            NodeKind::Number(n) => Value::Number(n),
+            NodeKind::String(s) => Value::String(s),
+            NodeKind::Seq(items) => Value::Array(items.into_iter().map(Node::into_json).collect()),
+            NodeKind::Map(entries) => {
+                let mut m = Map::with_capacity(entries.len());
+                for e in entries {
+                    m.insert(e.key, e.value.into_json());
+                }
+                Value::Object(m)
+            }
+        }
+    }
+
     /// The entry `key` of a mapping.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
         match &self.kind {

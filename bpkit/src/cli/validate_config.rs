@@ -136,131 +136,264 @@ pub fn run(a: &ValidateConfigArgs, p: &Printer) -> Exit {
         a.inputs.get(1..).unwrap_or(&[])
     };
     let files: Vec<PathBuf> = a.values.iter().chain(positional.iter()).cloned().collect();
-    let mut docs = Vec::with_capacity(files.len());
     let mut all: Vec<Finding> = Vec::new();
-    for f in &files {
-        match load_doc(f) {
-            Ok(d) => docs.push(d),
-            Err(finding) => all.push(*finding),
+    let defaults = schema.defaults();
+    let mut base = defaults.clone();
+    if let Some(o) = &overlay {
+        crate::resolve::merge_values(&mut base, o);
+    }
+    let mut sets = Value::Object(serde_json::Map::new());
+    for (arg, string) in a
+        .set
+        .iter()
+        .map(|x| (x, false))
+        .chain(a.set_string.iter().map(|x| (x, true)))
+    {
+        let parsed = if string {
+            crate::validate::values::parse_set_string(arg)
+        } else {
+            crate::validate::values::parse_set(arg)
+        };
+        match parsed {
+            Ok(v) => crate::resolve::merge_values(&mut sets, &v),
+            Err(e) => {
+                p.error(&e.to_string());
+                return Exit::Error;
+            }
         }
     }
-    let groups: Vec<Vec<&Document>> = if a.each {
-        docs.iter().map(|d| vec![d]).collect()
-    } else {
-        vec![docs.iter().collect()]
+    let cx = Check {
+        a,
+        schema: &schema,
+        defaults: &defaults,
+        base: &base,
+        sets: &sets,
+        overlay: overlay.as_ref(),
+        schema_src: schema_src.as_ref().map(|(s, _)| s),
     };
-    let mut results = Vec::new();
+    // Fast path first: read each file as plain data, merge, and ask the schema yes or no. Only
+    // a config that fails is merged again with positions, to say where each problem is. With
+    // `--each`, files are checked on all cores; the output keeps the order of the arguments.
+    let outcomes: Vec<Outcome> = if a.each {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(files.len().max(1));
+        let chunk = files.len().div_ceil(threads.max(1)).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(|| {
+                        part.iter()
+                            .map(|f| cx.check(std::slice::from_ref(f)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    } else {
+        vec![cx.check(&files)]
+    };
+    let mut results = Vec::with_capacity(outcomes.len());
     let mut invalid = 0usize;
-    for group in &groups {
-        let mut m = ValuesMerge::new(schema.defaults());
-        if let (Some(o), Some(name)) = (&overlay, &a.overlay) {
-            m = m.overlay(name.clone(), o.clone());
-        }
-        for d in group {
-            m = m.values_file(d.source.name().to_string(), d.root.to_json());
-        }
-        for s in &a.set {
-            m = m.set(s.clone());
-        }
-        for s in &a.set_string {
-            m = m.set_string(s.clone());
-        }
-        let merged = match m.merge() {
-            Ok(x) => x,
-            Err(e) => {
-                all.push(
-                    Finding::error("values", e.to_string()).in_file(
-                        group
-                            .first()
-                            .map_or("--set".into(), |d| d.source.name().to_string()),
-                    ),
-                );
-                invalid += 1;
-                continue;
-            }
-        };
-        let violations = schema.validate(&merged.values);
-        let name = group.first().map(|d| d.source.name().to_string());
-        if !violations.is_empty() {
+    let mut load_errors = 0usize;
+    for o in outcomes {
+        if o.unreadable {
+            load_errors += 1;
+        } else if !o.valid {
             invalid += 1;
         }
-        for v in &violations {
-            let mut f = Finding::error("config", v.message.clone()).with_pointer(
-                if v.instance_pointer.is_empty() {
-                    "/".into()
-                } else {
-                    v.instance_pointer.clone()
-                },
-            );
-            if let Some(h) = &v.help {
-                f = f.with_help(h.clone());
-            }
-            // A missing property has no origin: it is reported in the last file.
-            let origin = merged.origin(&v.instance_pointer);
-            match origin {
-                Some(layer) if layer.kind == LayerKind::ValuesFile => {
-                    if let Some(d) = group.iter().find(|d| d.source.name() == layer.name) {
-                        f = f.at(&d.source, d.root.span_for(&v.instance_pointer));
-                    }
-                }
-                Some(layer) if matches!(layer.kind, LayerKind::Set | LayerKind::SetString) => {
-                    f.message = format!("{} (from {layer})", f.message);
-                    f = f.in_file(layer.to_string());
-                }
-                Some(layer) => {
-                    f.message = format!("{} (from {layer})", f.message);
-                    match &schema_src {
-                        Some((src, _)) => {
-                            f = f
-                                .at(src, Default::default())
-                                .in_file(src.name().to_string())
-                        }
-                        None => f = f.in_file(layer.to_string()),
-                    }
-                }
-                None => match group.last() {
-                    Some(d) => f = f.at(&d.source, d.root.span_for(&v.instance_pointer)),
-                    None => f = f.in_file("the configuration"),
-                },
-            }
-            f.message = format!(
-                "{} (keyword `{}`, expected {})",
-                f.message, v.keyword, v.expected
-            );
-            all.push(f);
-        }
-        results.push(json!({"file": name, "valid": violations.is_empty(), "config": if a.print { merged.values.clone() } else { Value::Null }}));
+        all.extend(o.findings);
         if a.print && !p.json_mode() {
-            p.data(crate::yaml::to_yaml(&merged.values).trim_end());
+            if let Some(m) = &o.merged {
+                p.data(crate::yaml::to_yaml(m).trim_end());
+            }
         }
+        results.push(json!({"file": o.name, "valid": o.valid && !o.unreadable, "config": if a.print { o.merged.unwrap_or(Value::Null) } else { Value::Null }}));
     }
-    let load_errors = all
-        .iter()
-        .filter(|f| f.rule == "io" || f.rule.starts_with("yaml"))
-        .count();
+    let checked = results.len();
+    let bad = invalid + load_errors;
     if p.json_mode() {
         let findings: Vec<_> = all.iter().map(Finding::record).collect();
-        p.json(&json!({"results": results, "findings": findings, "summary": {"checked": groups.len(), "invalid": invalid + load_errors}}));
+        p.json(&json!({"results": results, "findings": findings, "summary": {"checked": checked, "invalid": bad}}));
     } else {
         p.findings(&all, super::FindingFormat::Text);
         let line = format!(
-            "{} configs checked: {} valid, {} invalid",
-            groups.len() + load_errors,
-            groups.len() - invalid.min(groups.len()),
-            invalid + load_errors
+            "{checked} configs checked: {} valid, {bad} invalid",
+            checked - bad
         );
-        if invalid + load_errors > 0 {
+        if bad > 0 {
             p.error(&line)
         } else {
             p.status(&line)
         }
     }
-    if load_errors > 0 && invalid == 0 && groups.is_empty() {
-        return Exit::Error;
-    }
-    if invalid + load_errors > 0 {
+    if bad > 0 {
         Exit::Findings
     } else {
         Exit::Success
     }
+}
+
+/// What one check needs; shared by the worker threads.
+struct Check<'a> {
+    a: &'a ValidateConfigArgs,
+    schema: &'a ConfigSchema,
+    defaults: &'a Value,
+    base: &'a Value,
+    sets: &'a Value,
+    overlay: Option<&'a Value>,
+    schema_src: Option<&'a Source>,
+}
+
+/// The result of checking one config (one file with `--each`, else all files merged).
+#[derive(Default)]
+struct Outcome {
+    name: Option<String>,
+    valid: bool,
+    unreadable: bool,
+    merged: Option<Value>,
+    findings: Vec<Finding>,
+}
+
+impl Check<'_> {
+    fn check(&self, files: &[PathBuf]) -> Outcome {
+        let mut out = Outcome {
+            name: files.first().map(|f| f.display().to_string()),
+            ..Outcome::default()
+        };
+        let mut merged = self.base.clone();
+        let mut read: Vec<(PathBuf, Value)> = Vec::with_capacity(files.len());
+        for f in files {
+            match read_fast(f) {
+                Ok(v) => {
+                    crate::resolve::merge_values(&mut merged, &v);
+                    read.push((f.clone(), v));
+                }
+                Err(finding) => {
+                    out.findings.push(*finding);
+                    out.unreadable = true;
+                }
+            }
+        }
+        if out.unreadable {
+            return out;
+        }
+        crate::resolve::merge_values(&mut merged, self.sets);
+        out.valid = merged.is_object() && self.schema.is_valid(&merged);
+        if !out.valid {
+            let group: Vec<&(PathBuf, Value)> = read.iter().collect();
+            out.findings.extend(explain(
+                self.a,
+                self.schema,
+                self.defaults,
+                self.overlay,
+                self.schema_src,
+                &group,
+            ));
+        }
+        if self.a.print {
+            out.merged = Some(merged);
+        }
+        out
+    }
+}
+
+/// Reads a values file as plain data: JSON files with serde_json, others with the YAML reader.
+fn read_fast(path: &PathBuf) -> Result<Value, Box<Finding>> {
+    if path.extension().is_some_and(|e| e == "json") {
+        if let Ok(bytes) = std::fs::read(path) {
+            if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
+                return Ok(v);
+            }
+        }
+    }
+    // YAML, or JSON with an error: the YAML reader says where.
+    load_doc(path).map(|d| d.root.into_json())
+}
+
+/// The findings of one failed config, each at the file, line and column that supplied the
+/// offending value (or naming the `--set` argument, overlay or default).
+fn explain(
+    a: &ValidateConfigArgs,
+    schema: &ConfigSchema,
+    defaults: &Value,
+    overlay: Option<&Value>,
+    schema_src: Option<&Source>,
+    group: &[&(PathBuf, Value)],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut docs = Vec::new();
+    for (f, _) in group {
+        match load_doc(f) {
+            Ok(d) => docs.push(d),
+            Err(finding) => out.push(*finding),
+        }
+    }
+    let mut m = ValuesMerge::new(defaults.clone());
+    if let (Some(o), Some(name)) = (overlay, &a.overlay) {
+        m = m.overlay(name.clone(), o.clone());
+    }
+    for d in &docs {
+        m = m.values_file(d.source.name().to_string(), d.root.to_json());
+    }
+    for s in &a.set {
+        m = m.set(s.clone());
+    }
+    for s in &a.set_string {
+        m = m.set_string(s.clone());
+    }
+    let merged = match m.merge() {
+        Ok(x) => x,
+        Err(e) => {
+            let file = docs
+                .first()
+                .map_or_else(|| "--set".to_string(), |d| d.source.name().to_string());
+            out.push(Finding::error("values", e.to_string()).in_file(file));
+            return out;
+        }
+    };
+    for v in schema.validate(&merged.values) {
+        let mut f = Finding::error("config", v.message.clone()).with_pointer(
+            if v.instance_pointer.is_empty() {
+                "/".into()
+            } else {
+                v.instance_pointer.clone()
+            },
+        );
+        if let Some(h) = &v.help {
+            f = f.with_help(h.clone());
+        }
+        // A missing property has no origin: it is reported in the last file.
+        match merged.origin(&v.instance_pointer) {
+            Some(layer) if layer.kind == LayerKind::ValuesFile => {
+                if let Some(d) = docs.iter().find(|d| d.source.name() == layer.name) {
+                    f = f.at(&d.source, d.root.span_for(&v.instance_pointer));
+                }
+            }
+            Some(layer) => {
+                f.message = format!("{} (from {layer})", f.message);
+                match (layer.kind, schema_src) {
+                    (LayerKind::Set | LayerKind::SetString, _) | (_, None) => {
+                        f = f.in_file(layer.to_string())
+                    }
+                    (_, Some(src)) => f = f.at(src, Default::default()),
+                }
+            }
+            None => match docs.last() {
+                Some(d) => f = f.at(&d.source, d.root.span_for(&v.instance_pointer)),
+                None => f = f.in_file("the configuration"),
+            },
+        }
+        f.message = format!(
+            "{} (keyword `{}`, expected {})",
+            f.message, v.keyword, v.expected
+        );
+        out.push(f);
+    }
+    out
 }
