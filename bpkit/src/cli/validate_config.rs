@@ -208,10 +208,11 @@ pub fn run(a: &ValidateConfigArgs, p: &Printer) -> Exit {
             invalid += 1;
         }
         all.extend(o.findings);
-        if a.print && !p.json_mode() {
-            if let Some(m) = &o.merged {
-                p.data(crate::yaml::to_yaml(m).trim_end());
-            }
+        if a.print
+            && !p.json_mode()
+            && let Some(m) = &o.merged
+        {
+            p.data(crate::yaml::to_yaml(m).trim_end());
         }
         results.push(json!({"file": o.name, "valid": o.valid && !o.unreadable, "config": if a.print { o.merged.unwrap_or(Value::Null) } else { Value::Null }}));
     }
@@ -305,12 +306,11 @@ impl Check<'_> {
 
 /// Reads a values file as plain data: JSON files with serde_json, others with the YAML reader.
 fn read_fast(path: &PathBuf) -> Result<Value, Box<Finding>> {
-    if path.extension().is_some_and(|e| e == "json") {
-        if let Ok(bytes) = std::fs::read(path) {
-            if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
-                return Ok(v);
-            }
-        }
+    if path.extension().is_some_and(|e| e == "json")
+        && let Ok(bytes) = std::fs::read(path)
+        && let Ok(v) = serde_json::from_slice::<Value>(&bytes)
+    {
+        return Ok(v);
     }
     // YAML, or JSON with an error: the YAML reader says where.
     load_doc(path).map(|d| d.root.into_json())
