@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::diag::{Finding, Severity};
 use crate::model::{Blueprint, LoadOptions};
 use crate::resolve::{Catalog, CatalogError, InMemoryCatalog};
-use crate::validate::blueprint::{Checked, check_file};
+use crate::validate::blueprint::{Checked, check_file_shallow};
 use crate::version::Version;
 
 /// A catalog of the Blueprint folders under one or more roots.
@@ -40,7 +40,9 @@ impl DirCatalog {
         };
         let opts = LoadOptions::default();
         for f in files {
-            let c = check_file(&f, &opts);
+            // The document and its folder; content checks (configSchema, templates) are left to
+            // the resolver, which compiles what it visits.
+            let c = check_file_shallow(&f, &opts);
             cat.findings.extend(c.findings().iter().cloned());
             let Some(bp) = c.blueprint().cloned() else {
                 continue;

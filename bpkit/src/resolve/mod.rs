@@ -213,8 +213,9 @@ pub fn resolve(
     opts: &ResolveOptions,
 ) -> Result<Plan, ResolveError> {
     let mut shared = std::collections::BTreeMap::new();
+    let schemas = provider::SchemaCache::default();
     for _ in 0..MAX_SHARED_ROUNDS {
-        let (plan, next) = resolve_round(catalog, request, opts, shared.clone())?;
+        let (plan, next) = resolve_round(catalog, request, opts, shared.clone(), &schemas)?;
         if next == shared {
             return Ok(plan);
         }
@@ -230,8 +231,9 @@ fn resolve_round(
     request: &Request,
     opts: &ResolveOptions,
     shared: std::collections::BTreeMap<String, Value>,
+    schemas: &provider::SchemaCache,
 ) -> Result<(Plan, std::collections::BTreeMap<String, Value>), ResolveError> {
-    let provider = provider::Provider::new(catalog, request, opts, shared);
+    let provider = provider::Provider::new(catalog, request, opts, shared, schemas);
     let solution = match pubgrub::resolve(&provider, provider.root.clone(), Version::new(0, 0, 0)) {
         Ok(s) => s,
         Err(pubgrub::PubGrubError::NoSolution(tree)) => {

@@ -221,7 +221,8 @@ pub struct EdgeInfo {
 /// The edges recorded for each (instance, version) the solver looked at.
 pub(crate) type EdgeMap = HashMap<(Pkg, Version), Arc<Vec<EdgeInfo>>>;
 
-type SchemaCache = Mutex<HashMap<(String, Version), Arc<Result<ConfigSchema, String>>>>;
+/// Compiled configSchemas by Blueprint and version, shared by the rounds of one resolution.
+pub(crate) type SchemaCache = Mutex<HashMap<(String, Version), Arc<Result<ConfigSchema, String>>>>;
 
 /// The provider.
 pub struct Provider<'a> {
@@ -230,7 +231,7 @@ pub struct Provider<'a> {
     pub(crate) opts: &'a ResolveOptions,
     pub(crate) renderer: Renderer,
     versions: Mutex<HashMap<String, Arc<Vec<Version>>>>,
-    schemas: SchemaCache,
+    schemas: &'a SchemaCache,
     default_schema: Mutex<Option<Arc<Result<ConfigSchema, String>>>>,
     pub(crate) edges: Mutex<EdgeMap>,
     pub(crate) constraint_text: Mutex<HashMap<(Pkg, Pkg), String>>,
@@ -249,6 +250,7 @@ impl<'a> Provider<'a> {
         request: &'a Request,
         opts: &'a ResolveOptions,
         shared_configs: BTreeMap<String, Value>,
+        schemas: &'a SchemaCache,
     ) -> Self {
         let root = Pkg::new(
             Kind::Root,
@@ -282,7 +284,7 @@ impl<'a> Provider<'a> {
             opts,
             renderer: Renderer::with_limits(opts.render_limits),
             versions: Mutex::default(),
-            schemas: Mutex::default(),
+            schemas,
             default_schema: Mutex::default(),
             edges: Mutex::default(),
             constraint_text: Mutex::default(),

@@ -45,8 +45,30 @@ impl Checked {
     }
 }
 
-/// Reads `file` and checks the Blueprint and its folder.
+/// Reads `file` and checks the Blueprint and its folder, including its content
+/// ([`check_content`]).
 pub fn check_file(file: &Path, opts: &LoadOptions) -> Checked {
+    let mut c = check_file_shallow(file, opts);
+    if let Some(bp) = c.loaded.blueprint.clone() {
+        let extra = check_content(&bp, &c.loaded);
+        c.loaded.findings.extend(extra);
+        sort_findings(&mut c.loaded.findings);
+    }
+    c
+}
+
+fn sort_findings(f: &mut [Finding]) {
+    f.sort_by_key(|f| {
+        (
+            f.span.map_or(usize::MAX, |s| s.start),
+            f.severity != Severity::Error,
+        )
+    });
+}
+
+/// Reads `file` and checks the document and its folder, without compiling its configSchema or
+/// parsing its templates (what a catalog does when it only needs to index Blueprints).
+pub fn check_file_shallow(file: &Path, opts: &LoadOptions) -> Checked {
     let name = file.display().to_string();
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let loaded = match std::fs::read(file) {
@@ -154,14 +176,8 @@ pub fn check_folder(c: &mut Checked) {
         }
     }
 
-    out.extend(check_content(&bp, &c.loaded));
     c.loaded.findings.extend(out);
-    c.loaded.findings.sort_by_key(|f| {
-        (
-            f.span.map_or(usize::MAX, |s| s.start),
-            f.severity != Severity::Error,
-        )
-    });
+    sort_findings(&mut c.loaded.findings);
 }
 
 /// A finding at a JSON Pointer of the document, shifted `offset` bytes into the scalar there
