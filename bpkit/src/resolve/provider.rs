@@ -324,7 +324,7 @@ impl<'a> Provider<'a> {
             return s;
         }
         let key = (bp.name().to_string(), version.clone());
-        if let Some(s) = lock(&self.schemas).get(&key) {
+        if let Some(s) = lock(self.schemas).get(&key) {
             return s.clone();
         }
         let schema = bp
@@ -338,7 +338,7 @@ impl<'a> Provider<'a> {
                 format!("its configSchema is not a valid JSON Schema: {first}")
             });
         let s = Arc::new(compiled);
-        lock(&self.schemas).insert(key, s.clone());
+        lock(self.schemas).insert(key, s.clone());
         s
     }
 
