@@ -1,8 +1,26 @@
 //! `bpkit-signing`: cosign-compatible keys, signatures and attestations.
 //!
 //! This crate is kept apart from `bpkit` so that the resolver and validator core never pull in
-//! cryptography. It grows with the trust work (keys in cosign's encrypted PEM format, simple
-//! signing payloads, DSSE envelopes); until then it only exports the names shared with `bpkit`.
+//! cryptography. It is pure: no network, no async runtime, RustCrypto primitives only.
+//!
+//! - [`Signer`] / [`Verifier`]: ECDSA P-256 keys in cosign's encrypted PEM format and PKIX
+//!   public keys; DER ECDSA-P256-SHA256 signatures.
+//! - [`SimpleSigning`]: cosign's "simple signing" payload that names the signed manifest.
+//! - [`dsse`]: DSSE envelopes; [`intoto`]: in-toto Statements and SLSA Provenance v1.
+//! - [`bundle`]: Sigstore bundles v0.3 for key-based signatures.
+#![deny(missing_docs)]
+
+mod b64;
+mod error;
+mod keys;
+mod pem;
+
+pub use error::{Error, Result};
+pub use keys::{
+    COSIGN_PRIVATE_KEY_PEM_LABEL, MAX_SCRYPT_MEMORY, MAX_SCRYPT_N, MAX_SCRYPT_P, MAX_SCRYPT_R,
+    MAX_SCRYPT_WORK, PUBLIC_KEY_PEM_LABEL, SIGSTORE_PRIVATE_KEY_PEM_LABEL, ScryptParams, Signer,
+    Verifier,
+};
 
 /// The media type of a cosign "simple signing" payload layer.
 pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
