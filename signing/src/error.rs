@@ -135,7 +135,9 @@ pub enum Error {
     #[error("public key is not a PKIX ECDSA P-256 key: {detail}")]
     #[diagnostic(
         code(signing::key::public),
-        help("expected a `-----BEGIN PUBLIC KEY-----` file as written by `cosign generate-key-pair`")
+        help(
+            "expected a `-----BEGIN PUBLIC KEY-----` file as written by `cosign generate-key-pair`"
+        )
     )]
     PublicKey {
         /// What was wrong.
@@ -164,7 +166,9 @@ pub enum Error {
     #[error("signature is not an ASN.1 DER ECDSA P-256 signature ({len} bytes)")]
     #[diagnostic(
         code(signing::signature::encoding),
-        help("cosign signatures are DER `SEQUENCE {{ r INTEGER, s INTEGER }}`, usually 70 to 72 bytes")
+        help(
+            "cosign signatures are DER `SEQUENCE {{ r INTEGER, s INTEGER }}`, usually 70 to 72 bytes"
+        )
     )]
     SignatureEncoding {
         /// Length of the bytes given.

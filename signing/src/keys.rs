@@ -428,10 +428,12 @@ fn describe_algorithm(oid: ObjectIdentifier, param: Option<ObjectIdentifier>) ->
 
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -439,7 +441,11 @@ mod tests {
     use super::*;
 
     /// Cheap parameters so that unit tests stay fast; the format is the same.
-    const FAST: ScryptParams = ScryptParams { n: 1024, r: 8, p: 1 };
+    const FAST: ScryptParams = ScryptParams {
+        n: 1024,
+        r: 8,
+        p: 1,
+    };
 
     #[test]
     fn encrypted_pem_round_trip_with_cosign_params() {
@@ -452,7 +458,10 @@ mod tests {
 
     #[test]
     fn encrypted_json_has_cosign_shape() {
-        let pem = Signer::generate().unwrap().to_encrypted_pem_with(b"pw", FAST).unwrap();
+        let pem = Signer::generate()
+            .unwrap()
+            .to_encrypted_pem_with(b"pw", FAST)
+            .unwrap();
         let block = pem::decode(pem.as_bytes(), "k", PRIVATE_LABELS).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&block.body).unwrap();
         let keys = |v: &serde_json::Value| -> Vec<String> {
@@ -463,8 +472,18 @@ mod tests {
         assert_eq!(keys(&v["kdf"]["params"]), ["N", "r", "p"]);
         assert_eq!(v["kdf"]["name"], "scrypt");
         assert_eq!(v["cipher"]["name"], "nacl/secretbox");
-        assert_eq!(b64::decode(v["kdf"]["salt"].as_str().unwrap()).unwrap().len(), 32);
-        assert_eq!(b64::decode(v["cipher"]["nonce"].as_str().unwrap()).unwrap().len(), 24);
+        assert_eq!(
+            b64::decode(v["kdf"]["salt"].as_str().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
+        assert_eq!(
+            b64::decode(v["cipher"]["nonce"].as_str().unwrap())
+                .unwrap()
+                .len(),
+            24
+        );
     }
 
     #[test]
@@ -478,7 +497,10 @@ mod tests {
 
     #[test]
     fn wrong_password_is_reported() {
-        let pem = Signer::generate().unwrap().to_encrypted_pem_with(b"right", FAST).unwrap();
+        let pem = Signer::generate()
+            .unwrap()
+            .to_encrypted_pem_with(b"right", FAST)
+            .unwrap();
         let err = Signer::from_encrypted_pem(pem.as_bytes(), b"wrong").unwrap_err();
         assert!(matches!(err, Error::WrongPassword), "{err}");
     }

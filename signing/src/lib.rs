@@ -11,15 +11,22 @@
 #![deny(missing_docs)]
 
 mod b64;
+pub mod bundle;
+pub mod dsse;
 mod error;
+pub mod intoto;
 mod keys;
 mod pem;
+mod simple_signing;
 
 pub use error::{Error, Result};
 pub use keys::{
     COSIGN_PRIVATE_KEY_PEM_LABEL, MAX_SCRYPT_MEMORY, MAX_SCRYPT_N, MAX_SCRYPT_P, MAX_SCRYPT_R,
     MAX_SCRYPT_WORK, PUBLIC_KEY_PEM_LABEL, SIGSTORE_PRIVATE_KEY_PEM_LABEL, ScryptParams, Signer,
     Verifier,
+};
+pub use simple_signing::{
+    Critical, Identity, Image, SIMPLE_SIGNING_TYPE, SimpleSigning, verify_simple_signing,
 };
 
 /// The media type of a cosign "simple signing" payload layer.

@@ -28,11 +28,17 @@ impl std::fmt::Debug for Block {
 pub(crate) fn decode(input: &[u8], what: &'static str, accepted: &[&'static str]) -> Result<Block> {
     let text = String::from_utf8_lossy(input);
     let expected = accepted.first().copied().unwrap_or("");
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).enumerate();
+    let mut lines = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate();
     let (begin_line, found) = lines
         .by_ref()
         .find_map(|(i, line)| {
-            let label = line.trim_end().strip_prefix("-----BEGIN ")?.strip_suffix("-----")?;
+            let label = line
+                .trim_end()
+                .strip_prefix("-----BEGIN ")?
+                .strip_suffix("-----")?;
             Some((i + 1, label.to_owned()))
         })
         .ok_or(Error::NotPem { what, expected })?;
@@ -140,13 +146,22 @@ mod tests {
         ));
         let err = decode(b"\n-----BEGIN TEST BLOCK-----\naGVs\n", "test", LABELS).unwrap_err();
         assert!(matches!(err, Error::TruncatedPem { line: 2, .. }), "{err}");
-        let err = decode(b"-----BEGIN OTHER-----\n-----END OTHER-----\n", "test", LABELS).unwrap_err();
+        let err = decode(
+            b"-----BEGIN OTHER-----\n-----END OTHER-----\n",
+            "test",
+            LABELS,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "PEM block on line 1 is `OTHER`, expected `TEST BLOCK` or `OLD TEST BLOCK`"
         );
-        let err = decode(b"-----BEGIN TEST BLOCK-----\n*!*\n-----END TEST BLOCK-----\n", "test", LABELS)
-            .unwrap_err();
+        let err = decode(
+            b"-----BEGIN TEST BLOCK-----\n*!*\n-----END TEST BLOCK-----\n",
+            "test",
+            LABELS,
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::PemBase64 { line: 2, .. }), "{err}");
     }
 
