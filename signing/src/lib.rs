@@ -8,6 +8,25 @@
 //! - [`SimpleSigning`]: cosign's "simple signing" payload that names the signed manifest.
 //! - [`dsse`]: DSSE envelopes; [`intoto`]: in-toto Statements and SLSA Provenance v1.
 //! - [`bundle`]: Sigstore bundles v0.3 for key-based signatures.
+//!
+//! ```
+//! use bpkit_signing::{Signer, SimpleSigning, Verifier, verify_simple_signing};
+//!
+//! # fn main() -> Result<(), bpkit_signing::Error> {
+//! let signer = Signer::generate()?;
+//! let key_file = signer.to_encrypted_pem(b"password")?; // cosign.key
+//! let pub_file = signer.verifier().to_pem(); // cosign.pub
+//!
+//! let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+//! let signer = Signer::from_encrypted_pem(key_file.as_bytes(), b"password")?;
+//! let (payload, signature) = SimpleSigning::new("registry.test/bp/demo:1.0.0", digest)?.sign(&signer);
+//!
+//! let verifier = Verifier::from_pem(pub_file.as_bytes())?;
+//! let signed = verify_simple_signing(&verifier, &payload, &signature, digest)?;
+//! assert_eq!(signed.docker_reference(), "registry.test/bp/demo:1.0.0");
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod b64;

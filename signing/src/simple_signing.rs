@@ -9,7 +9,7 @@
 //! `critical`, the `type` must match, the digest must be well-formed).
 
 use crate::error::{Error, Result};
-use crate::keys::Verifier;
+use crate::keys::{Signer, Verifier};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -113,6 +113,14 @@ impl SimpleSigning {
     /// The reference the image was signed under.
     pub fn docker_reference(&self) -> &str {
         &self.critical.identity.docker_reference
+    }
+
+    /// Signs the payload: returns the exact payload bytes (the `.sig` layer) and the base64
+    /// signature (the `dev.cosignproject.cosign/signature` annotation).
+    pub fn sign(&self, signer: &Signer) -> (Vec<u8>, String) {
+        let payload = self.to_json();
+        let signature = signer.sign_base64(&payload);
+        (payload, signature)
     }
 
     /// Checks that the payload signs the manifest `expected` (`sha256:<hex>`).

@@ -229,6 +229,22 @@ fn public_key_errors() {
 }
 
 #[test]
+fn private_key_of_another_algorithm_is_named() {
+    use base64::Engine as _;
+    // An Ed25519 PKCS#8 private key (RFC 8410 example).
+    let der = base64::engine::general_purpose::STANDARD
+        .decode("MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC")
+        .unwrap();
+    let err = Signer::from_pkcs8_der(&der).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "private key is not a PKCS#8 ECDSA P-256 key: found an Ed25519 key"
+    );
+    let err = Signer::from_pkcs8_der(b"junk").unwrap_err();
+    assert!(matches!(err, Error::PrivateKey { .. }), "{err}");
+}
+
+#[test]
 fn cheap_scrypt_parameters_are_bounded_too() {
     let signer = Signer::generate().unwrap();
     let too_big = ScryptParams {
@@ -239,5 +255,40 @@ fn cheap_scrypt_parameters_are_bounded_too() {
     assert!(matches!(
         signer.to_encrypted_pem_with(b"pw", too_big),
         Err(Error::KdfParams { .. })
+    ));
+}
+
+/// When the interop harness has built sigstore-rs-cosign (`shared/interop/cosign-sign.sh`
+/// does), a fresh key pair from it must be read; otherwise the test says it was skipped.
+#[test]
+fn fresh_key_from_sigstore_rs_is_read() {
+    let target = std::env::var_os("BPKIT_INTEROP_CARGO_TARGET")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/bpkit-interop-cargo-target"));
+    let tool = target.join("release/sigstore-rs-cosign");
+    if !tool.is_file() {
+        eprintln!(
+            "SKIPPED fresh_key_from_sigstore_rs_is_read: {} not built (run shared/interop/cosign-sign.sh once)",
+            tool.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("cosign");
+    let status = std::process::Command::new(&tool)
+        .arg("generate-key-pair")
+        .arg(&prefix)
+        .env("COSIGN_PASSWORD", "fresh-password")
+        .status()
+        .unwrap();
+    assert!(status.success(), "{} failed: {status}", tool.display());
+    let key = std::fs::read(prefix.with_extension("key")).unwrap();
+    let public = std::fs::read(prefix.with_extension("pub")).unwrap();
+    assert!(key.starts_with(b"-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----"));
+    let signer = Signer::from_encrypted_pem(&key, b"fresh-password").unwrap();
+    assert_eq!(signer.verifier(), Verifier::from_pem(&public).unwrap());
+    assert!(matches!(
+        Signer::from_encrypted_pem(&key, b"other").unwrap_err(),
+        Error::WrongPassword
     ));
 }
