@@ -1,0 +1,1 @@
+MEQCIGiC1CKgBz0me/YlqZsBF+NlncFhKh1oqtWuL8DcV4hqAiBEpMFu6XukF+3IL/I8mRQogJ89DmBv7Z/4otIm8j6/pQ==
