@@ -39,7 +39,7 @@ struct Reg {
 impl Reg {
     fn start(interop: &Path, args: &[&str]) -> Option<Reg> {
         let state = tempfile::tempdir().unwrap();
-        let reg = Reg {
+        let mut reg = Reg {
             interop: interop.to_path_buf(),
             state,
             env: HashMap::new(),
@@ -55,12 +55,12 @@ impl Reg {
             return None;
         }
         let env = reg.script("registry.sh", &["env"]);
-        let env = String::from_utf8_lossy(&env.stdout)
+        reg.env = String::from_utf8_lossy(&env.stdout)
             .lines()
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Some(Reg { env, ..reg })
+        Some(reg)
     }
 
     fn host(&self) -> &str {
@@ -116,7 +116,11 @@ fn bpkit(docker: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, Str
 }
 
 fn ok(r: (i32, String, String), what: &str) -> String {
-    assert_eq!(r.0, 0, "{what}: exit {}\nstdout: {}\nstderr: {}", r.0, r.1, r.2);
+    assert_eq!(
+        r.0, 0,
+        "{what}: exit {}\nstdout: {}\nstderr: {}",
+        r.0, r.1, r.2
+    );
     r.1
 }
 
@@ -149,7 +153,10 @@ fn interop_with_a_real_registry() {
     let bp = blueprint();
     let bp = bp.to_str().unwrap();
 
-    let d = json(&ok(bpkit(&docker, &["digest", bp, "-o", "json"], None), "digest"));
+    let d = json(&ok(
+        bpkit(&docker, &["digest", bp, "-o", "json"], None),
+        "digest",
+    ));
     let (name, tag, digest) = (
         d["name"].as_str().unwrap().to_string(),
         d["tag"].as_str().unwrap().to_string(),
@@ -163,35 +170,64 @@ fn interop_with_a_real_registry() {
     let h = reg.host().to_string();
     let target = format!("{h}/bp/{name}:{tag}");
     let push = json(&ok(
-        bpkit(&docker, &["push", bp, &format!("oci://{h}/bp/{name}"), "-o", "json"], None),
+        bpkit(
+            &docker,
+            &["push", bp, &format!("oci://{h}/bp/{name}"), "-o", "json"],
+            None,
+        ),
         "push plain",
     ));
     assert_eq!(push["digest"], digest.as_str(), "{push}");
-    assert!(push["target"]["blobsUploaded"].as_u64().unwrap() >= 2, "{push}");
+    assert!(
+        push["target"]["blobsUploaded"].as_u64().unwrap() >= 2,
+        "{push}"
+    );
     assert_eq!(push["target"]["reference"], target.as_str());
 
     // re-push: nothing uploaded
-    let again = json(&ok(bpkit(&docker, &["push", bp, &target, "-o", "json"], None), "re-push"));
+    let again = json(&ok(
+        bpkit(&docker, &["push", bp, &target, "-o", "json"], None),
+        "re-push",
+    ));
     assert_eq!(again["target"]["blobsUploaded"], 0, "{again}");
     assert_eq!(again["target"]["manifestPushed"], false, "{again}");
 
     // other content under the same tag: refused, with the fix named
     let (code, _, err) = bpkit(&docker, &["push", bp, &target, "--revision", "other"], None);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("already points at") && err.contains("immutable"), "{err}");
-    assert!(err.contains("--force") && err.contains("bump the Blueprint version"), "{err}");
+    assert!(
+        err.contains("already points at") && err.contains("immutable"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--force") && err.contains("bump the Blueprint version"),
+        "{err}"
+    );
 
     // resolve/inspect/tags
-    let ins = json(&ok(bpkit(&docker, &["inspect", &target, "-o", "json"], None), "inspect"));
+    let ins = json(&ok(
+        bpkit(&docker, &["inspect", &target, "-o", "json"], None),
+        "inspect",
+    ));
     assert_eq!(ins["digest"], digest.as_str());
-    assert_eq!(ins["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json");
-    let tags = ok(bpkit(&docker, &["tags", &format!("{h}/bp/{name}")], None), "tags");
+    assert_eq!(
+        ins["config"]["mediaType"],
+        "application/vnd.cncf.helm.config.v1+json"
+    );
+    let tags = ok(
+        bpkit(&docker, &["tags", &format!("{h}/bp/{name}")], None),
+        "tags",
+    );
     assert_eq!(tags.lines().collect::<Vec<_>>(), vec![tag.as_str()]);
 
     // pull by tag and by digest
     let out = work.path().join("pulled");
     let p = ok(
-        bpkit(&docker, &["pull", &target, "--dir", out.to_str().unwrap()], None),
+        bpkit(
+            &docker,
+            &["pull", &target, "--dir", out.to_str().unwrap()],
+            None,
+        ),
         "pull",
     );
     assert!(p.contains("pulled"), "{p}");
@@ -200,7 +236,12 @@ fn interop_with_a_real_registry() {
     ok(
         bpkit(
             &docker,
-            &["pull", &format!("{h}/bp/{name}@{digest}"), "--dir", out2.to_str().unwrap()],
+            &[
+                "pull",
+                &format!("{h}/bp/{name}@{digest}"),
+                "--dir",
+                out2.to_str().unwrap(),
+            ],
             None,
         ),
         "pull by digest",
@@ -209,11 +250,25 @@ fn interop_with_a_real_registry() {
     // a missing tag
     let (code, _, err) = bpkit(&docker, &["pull", &format!("{h}/bp/{name}:9.9.9")], None);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("was not found") && err.contains(&format!("tags in `{h}/bp/{name}`: {tag}")), "{err}");
+    assert!(
+        err.contains("was not found") && err.contains(&format!("tags in `{h}/bp/{name}`: {tag}")),
+        "{err}"
+    );
 
     // real Helm 4 pulls and loads the chart; ORAS pulls every layer with matching digests
-    script_ok(&reg, "helm-pull.sh", &[&format!("oci://{target}"), work.path().join("helm").to_str().unwrap()]);
-    script_ok(&reg, "oras-pull.sh", &[&target, work.path().join("oras").to_str().unwrap()]);
+    script_ok(
+        &reg,
+        "helm-pull.sh",
+        &[
+            &format!("oci://{target}"),
+            work.path().join("helm").to_str().unwrap(),
+        ],
+    );
+    script_ok(
+        &reg,
+        "oras-pull.sh",
+        &[&target, work.path().join("oras").to_str().unwrap()],
+    );
 
     // skopeo: registry -> layout -> registry, byte-exact; bpkit pulls back what skopeo wrote
     let layout = work.path().join("skopeo-layout");
@@ -221,13 +276,32 @@ fn interop_with_a_real_registry() {
     script_ok(&reg, "skopeo-copy.sh", &[&target, &lref]);
     let copy_ref = format!("{h}/bp/skopeo/{name}:{tag}");
     script_ok(&reg, "skopeo-copy.sh", &[&lref, &copy_ref]);
-    let ins = json(&ok(bpkit(&docker, &["inspect", &copy_ref, "-o", "json"], None), "inspect copy"));
-    assert_eq!(ins["digest"], digest.as_str(), "skopeo's copy is not byte-exact");
+    let ins = json(&ok(
+        bpkit(&docker, &["inspect", &copy_ref, "-o", "json"], None),
+        "inspect copy",
+    ));
+    assert_eq!(
+        ins["digest"],
+        digest.as_str(),
+        "skopeo's copy is not byte-exact"
+    );
     ok(
-        bpkit(&docker, &["pull", &copy_ref, "--dir", work.path().join("p3").to_str().unwrap()], None),
+        bpkit(
+            &docker,
+            &[
+                "pull",
+                &copy_ref,
+                "--dir",
+                work.path().join("p3").to_str().unwrap(),
+            ],
+            None,
+        ),
         "pull skopeo copy",
     );
-    let ins = json(&ok(bpkit(&docker, &["inspect", &lref, "-o", "json"], None), "inspect skopeo layout"));
+    let ins = json(&ok(
+        bpkit(&docker, &["inspect", &lref, "-o", "json"], None),
+        "inspect skopeo layout",
+    ));
     assert_eq!(ins["digest"], digest.as_str());
 
     // bpkit copy: registry -> layout -> registry, with a `.sig` tag alongside
@@ -239,7 +313,17 @@ fn interop_with_a_real_registry() {
     );
     let l2 = work.path().join("bpkit-layout");
     let c = json(&ok(
-        bpkit(&docker, &["copy", &target, &format!("oci:{}", l2.display()), "-o", "json"], None),
+        bpkit(
+            &docker,
+            &[
+                "copy",
+                &target,
+                &format!("oci:{}", l2.display()),
+                "-o",
+                "json",
+            ],
+            None,
+        ),
         "copy to layout",
     ));
     assert_eq!(c["digest"], digest.as_str());
@@ -247,14 +331,23 @@ fn interop_with_a_real_registry() {
     let c = json(&ok(
         bpkit(
             &docker,
-            &["copy", &format!("oci:{}:{tag}", l2.display()), &format!("{h}/bp/copy/{name}"), "-o", "json"],
+            &[
+                "copy",
+                &format!("oci:{}:{tag}", l2.display()),
+                &format!("{h}/bp/copy/{name}"),
+                "-o",
+                "json",
+            ],
             None,
         ),
         "copy to registry",
     ));
     assert_eq!(c["copied"]["digest"], digest.as_str());
     assert_eq!(c["attached"].as_array().unwrap().len(), 1, "{c}");
-    let tags = ok(bpkit(&docker, &["tags", &format!("{h}/bp/copy/{name}")], None), "tags copy");
+    let tags = ok(
+        bpkit(&docker, &["tags", &format!("{h}/bp/copy/{name}")], None),
+        "tags copy",
+    );
     assert!(tags.contains(".sig") && tags.contains(&tag), "{tags}");
     drop(reg);
 
@@ -263,36 +356,67 @@ fn interop_with_a_real_registry() {
         return;
     };
     let h = reg.host().to_string();
-    let (user, pass) = (reg.env["REGISTRY_USER"].clone(), reg.env["REGISTRY_PASSWORD"].clone());
+    let (user, pass) = (
+        reg.env["REGISTRY_USER"].clone(),
+        reg.env["REGISTRY_PASSWORD"].clone(),
+    );
     let target = format!("{h}/bp/{name}:{tag}");
     let (code, _, err) = bpkit(&docker, &["push", bp, &target], None);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("refused access") && err.contains("401"), "{err}");
+    assert!(
+        err.contains("refused access") && err.contains("401"),
+        "{err}"
+    );
     let (code, _, err) = bpkit(
         &docker,
         &["push", bp, &target, "--username", &user, "--password-stdin"],
         Some("wrong-password\n"),
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("refused access") && err.contains("bpkit login"), "{err}");
+    assert!(
+        err.contains("refused access") && err.contains("bpkit login"),
+        "{err}"
+    );
     assert!(!err.contains("wrong-password"), "{err}");
-    let (code, _, err) = bpkit(&docker, &["login", &h, "--username", &user, "--password-stdin"], Some("nope\n"));
+    let (code, _, err) = bpkit(
+        &docker,
+        &["login", &h, "--username", &user, "--password-stdin"],
+        Some("nope\n"),
+    );
     assert_eq!(code, 1, "{err}");
     assert!(!docker.join("config.json").exists());
     ok(
-        bpkit(&docker, &["login", &h, "--username", &user, "--password-stdin"], Some(&format!("{pass}\n"))),
+        bpkit(
+            &docker,
+            &["login", &h, "--username", &user, "--password-stdin"],
+            Some(&format!("{pass}\n")),
+        ),
         "login",
     );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let m = std::fs::metadata(docker.join("config.json")).unwrap().permissions().mode();
+        let m = std::fs::metadata(docker.join("config.json"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(m & 0o777, 0o600);
     }
-    let push = json(&ok(bpkit(&docker, &["push", bp, &target, "-o", "json"], None), "push auth"));
+    let push = json(&ok(
+        bpkit(&docker, &["push", bp, &target, "-o", "json"], None),
+        "push auth",
+    ));
     assert_eq!(push["digest"], digest.as_str());
-    script_ok(&reg, "helm-pull.sh", &[&target, work.path().join("helm-auth").to_str().unwrap()]);
-    script_ok(&reg, "oras-pull.sh", &[&target, work.path().join("oras-auth").to_str().unwrap()]);
+    script_ok(
+        &reg,
+        "helm-pull.sh",
+        &[&target, work.path().join("helm-auth").to_str().unwrap()],
+    );
+    script_ok(
+        &reg,
+        "oras-pull.sh",
+        &[&target, work.path().join("oras-auth").to_str().unwrap()],
+    );
     drop(reg);
 
     // ---- TLS --------------------------------------------------------------------------------
@@ -304,17 +428,46 @@ fn interop_with_a_real_registry() {
     let target = format!("{h}/bp/{name}:{tag}");
     let (code, _, err) = bpkit(&docker, &["push", bp, &target], None);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("is not trusted") && err.contains("--ca-file"), "{err}");
+    assert!(
+        err.contains("is not trusted") && err.contains("--ca-file"),
+        "{err}"
+    );
     let push = json(&ok(
-        bpkit(&docker, &["push", bp, &target, "--ca-file", &ca, "-o", "json"], None),
+        bpkit(
+            &docker,
+            &["push", bp, &target, "--ca-file", &ca, "-o", "json"],
+            None,
+        ),
         "push tls",
     ));
     assert_eq!(push["digest"], digest.as_str());
     assert!(push["target"]["blobsUploaded"].as_u64().unwrap() >= 2);
-    script_ok(&reg, "helm-pull.sh", &[&target, work.path().join("helm-tls").to_str().unwrap()]);
-    script_ok(&reg, "skopeo-copy.sh", &[&target, &format!("oci:{}:{tag}", work.path().join("l-tls").display())]);
+    script_ok(
+        &reg,
+        "helm-pull.sh",
+        &[&target, work.path().join("helm-tls").to_str().unwrap()],
+    );
+    script_ok(
+        &reg,
+        "skopeo-copy.sh",
+        &[
+            &target,
+            &format!("oci:{}:{tag}", work.path().join("l-tls").display()),
+        ],
+    );
     ok(
-        bpkit(&docker, &["pull", &target, "--ca-file", &ca, "--dir", work.path().join("p-tls").to_str().unwrap()], None),
+        bpkit(
+            &docker,
+            &[
+                "pull",
+                &target,
+                "--ca-file",
+                &ca,
+                "--dir",
+                work.path().join("p-tls").to_str().unwrap(),
+            ],
+            None,
+        ),
         "pull tls",
     );
     drop(reg);

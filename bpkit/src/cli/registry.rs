@@ -110,7 +110,9 @@ pub fn connect(a: &RegistryArgs, p: &Printer) -> Result<Registry, Exit> {
 fn read_password(p: &Printer) -> Result<String, Exit> {
     let mut s = String::new();
     if let Err(e) = std::io::stdin().take(64 * 1024).read_to_string(&mut s) {
-        p.error(&format!("cannot read the password from standard input: {e}"));
+        p.error(&format!(
+            "cannot read the password from standard input: {e}"
+        ));
         return Err(Exit::Error);
     }
     let pw = s.trim_end_matches(['\r', '\n']).to_string();
@@ -122,7 +124,12 @@ fn read_password(p: &Printer) -> Result<String, Exit> {
 }
 
 /// Reads an artifact from a layout or a registry, verified.
-pub fn read(place: &Place, reg: &mut Option<Registry>, ra: &RegistryArgs, p: &Printer) -> Result<Image, Exit> {
+pub fn read(
+    place: &Place,
+    reg: &mut Option<Registry>,
+    ra: &RegistryArgs,
+    p: &Printer,
+) -> Result<Image, Exit> {
     match place {
         Place::Layout(l) => Layout::open(&l.dir)
             .and_then(|x| x.read(l.tag.as_deref(), &ReadLimits::default()))
@@ -203,7 +210,11 @@ pub fn write(
                 out.digest,
                 out.blobs_uploaded,
                 out.blobs_present,
-                if out.manifest_pushed { "" } else { ", manifest unchanged" }
+                if out.manifest_pushed {
+                    ""
+                } else {
+                    ", manifest unchanged"
+                }
             ));
             Ok(json!({
                 "reference": target.to_string(),
@@ -218,7 +229,12 @@ pub fn write(
 }
 
 /// Every tag at a place.
-fn list_tags(place: &Place, reg: &mut Option<Registry>, ra: &RegistryArgs, p: &Printer) -> Result<Vec<String>, Exit> {
+fn list_tags(
+    place: &Place,
+    reg: &mut Option<Registry>,
+    ra: &RegistryArgs,
+    p: &Printer,
+) -> Result<Vec<String>, Exit> {
     match place {
         Place::Layout(l) => Layout::open(&l.dir)
             .and_then(|x| x.tags())
@@ -396,7 +412,10 @@ pub fn inspect(a: &InspectArgs, p: &Printer) -> Exit {
     p.data(&format!("reference: {place}"));
     p.data(&format!("digest:    {}", image.digest()));
     p.data(&format!("size:      {} bytes", image.total_size()));
-    p.data(&format!("config:    {} ({} bytes)", m.config.media_type, m.config.size));
+    p.data(&format!(
+        "config:    {} ({} bytes)",
+        m.config.media_type, m.config.size
+    ));
     if m.config.media_type == media_type::HELM_CONFIG
         && let (Some(n), Some(v)) = (config.get("name"), config.get("version"))
     {
@@ -492,7 +511,10 @@ pub fn login(a: &LoginArgs, p: &Printer) -> Exit {
     };
     match crate::oci::registry::store(&path, &host, &creds) {
         Ok(()) => {
-            p.status(&format!("logged in to `{host}`; credentials stored in `{}`", path.display()));
+            p.status(&format!(
+                "logged in to `{host}`; credentials stored in `{}`",
+                path.display()
+            ));
             Exit::Success
         }
         Err(e) => fail(p, &e),

@@ -94,7 +94,11 @@ pub fn lookup(path: &Path, host: &str) -> Result<Option<Credentials>, RegistryEr
             })
             .and_then(Value::as_object);
         if let Some(e) = entry {
-            if let Some(a) = e.get("auth").and_then(Value::as_str).filter(|a| !a.is_empty()) {
+            if let Some(a) = e
+                .get("auth")
+                .and_then(Value::as_str)
+                .filter(|a| !a.is_empty())
+            {
                 let bad = || RegistryError::Credentials {
                     message: format!(
                         "the `auth` entry for `{host}` in `{}` is not base64 of `user:password`",
@@ -130,7 +134,11 @@ pub fn lookup(path: &Path, host: &str) -> Result<Option<Credentials>, RegistryEr
 
 /// Runs `docker-credential-<name> get` with the host on stdin.
 fn run_helper(name: &str, host: &str) -> Result<Option<Credentials>, RegistryError> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         return Err(RegistryError::Credentials {
             message: format!("`{name}` is not a credential helper name"),
         });

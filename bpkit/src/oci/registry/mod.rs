@@ -19,11 +19,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use oci_client::Client;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
-use oci_client::Client;
 
 pub use credentials::{Credentials, docker_config_path, lookup, store};
 pub use reference::Reference;
@@ -268,7 +268,9 @@ fn retryable(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
         OciDistributionError::RequestError(r) => {
-            r.is_timeout() || r.status().is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
+            r.is_timeout()
+                || r.status()
+                    .is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
         }
         _ => false,
     }
@@ -283,7 +285,10 @@ impl Registry {
                 path: p.clone(),
                 message: e.to_string(),
             })?;
-            if !data.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            if !data
+                .windows(27)
+                .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+            {
                 return Err(RegistryError::CaFile {
                     path: p.clone(),
                     message: "it holds no PEM `CERTIFICATE` block".into(),
@@ -417,15 +422,21 @@ impl Registry {
                 help: None,
             },
             OciDistributionError::RegistryError { envelope, .. } => {
-                let codes: Vec<String> =
-                    envelope.errors.iter().map(|x| format!("{:?}", x.code)).collect();
+                let codes: Vec<String> = envelope
+                    .errors
+                    .iter()
+                    .map(|x| format!("{:?}", x.code))
+                    .collect();
                 let message: Vec<String> = envelope
                     .errors
                     .iter()
                     .map(|x| format!("{:?}: {}", x.code, x.message))
                     .collect();
                 let message = message.join("; ");
-                if codes.iter().any(|c| c.contains("Unauthorized") || c.contains("Denied")) {
+                if codes
+                    .iter()
+                    .any(|c| c.contains("Unauthorized") || c.contains("Denied"))
+                {
                     RegistryError::Unauthorized {
                         host,
                         reference: r.to_string(),
@@ -472,7 +483,9 @@ impl Registry {
                 })
             }
             OciDistributionError::RequestError(req)
-                if req.status().is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+                if req
+                    .status()
+                    .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
             {
                 RegistryError::Unauthorized {
                     host,
@@ -482,7 +495,10 @@ impl Registry {
             OciDistributionError::RequestError(req) => {
                 let text = chain(&req);
                 if is_certificate_error(&text) {
-                    RegistryError::UntrustedCertificate { host, message: text }
+                    RegistryError::UntrustedCertificate {
+                        host,
+                        message: text,
+                    }
                 } else {
                     let help = (!self.opts.plain_http && !r.is_loopback()).then(|| {
                         "check the host and port; pass `--plain-http` for a registry without TLS"
@@ -507,7 +523,9 @@ impl Registry {
     fn head(&self, r: &Reference) -> Result<Option<Digest>, RegistryError> {
         let (client, auth) = self.client(r)?;
         let cr = r.to_client();
-        match self.call(r, "a manifest lookup", || client.fetch_manifest_digest(&cr, &auth)) {
+        match self.call(r, "a manifest lookup", || {
+            client.fetch_manifest_digest(&cr, &auth)
+        }) {
             Ok(d) => Ok(Some(Digest::parse(&d)?)),
             Err(RegistryError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -529,12 +547,23 @@ impl Registry {
 
     fn not_found(&self, r: &Reference) -> RegistryError {
         let help = match self.tags(r) {
-            Ok(t) if t.is_empty() => Some(format!("the repository `{}/{}` has no tags", r.host, r.repo)),
+            Ok(t) if t.is_empty() => Some(format!(
+                "the repository `{}/{}` has no tags",
+                r.host, r.repo
+            )),
             Ok(t) => {
                 let shown: Vec<&str> = t.iter().take(20).map(String::as_str).collect();
-                Some(format!("tags in `{}/{}`: {}", r.host, r.repo, shown.join(", ")))
+                Some(format!(
+                    "tags in `{}/{}`: {}",
+                    r.host,
+                    r.repo,
+                    shown.join(", ")
+                ))
             }
-            Err(_) => Some(format!("the repository `{}/{}` may not exist", r.host, r.repo)),
+            Err(_) => Some(format!(
+                "the repository `{}/{}` may not exist",
+                r.host, r.repo
+            )),
         };
         RegistryError::NotFound {
             reference: r.to_string(),
@@ -703,7 +732,11 @@ impl Registry {
         }
         let (client, auth) = self.client(r)?;
         let cr = r.to_client();
-        let existing = if r.digest.is_none() { self.head(r)? } else { None };
+        let existing = if r.digest.is_none() {
+            self.head(r)?
+        } else {
+            None
+        };
         let mut replaced = None;
         if let Some(e) = &existing
             && e != image.digest()
@@ -730,7 +763,9 @@ impl Registry {
                 continue;
             }
             let data = bytes.to_vec();
-            self.call(r, "a blob upload", || client.push_blob(&cr, data.clone(), &ds))?;
+            self.call(r, "a blob upload", || {
+                client.push_blob(&cr, data.clone(), &ds)
+            })?;
             uploaded += 1;
         }
         let manifest_pushed = existing.as_ref() != Some(image.digest());
