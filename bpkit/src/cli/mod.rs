@@ -10,6 +10,7 @@ mod package;
 mod plan;
 mod pull;
 mod push;
+mod registry;
 mod validate;
 mod validate_config;
 
@@ -120,10 +121,18 @@ pub enum Command {
     Package(package::PackageArgs),
     /// Print the manifest digest a push would produce, without writing anything.
     Digest(digest::DigestArgs),
-    /// Package a Blueprint and write it into an OCI image layout (`oci:DIR[:TAG]`).
+    /// Package a Blueprint and push it to a registry or an OCI image layout (`oci:DIR[:TAG]`).
     Push(push::PushArgs),
-    /// Read a Blueprint artifact from an OCI image layout, verify it, and unpack it safely.
+    /// Read a Blueprint artifact from a registry or a layout, verify it, and unpack it safely.
     Pull(pull::PullArgs),
+    /// Copy an artifact byte for byte between registries and layouts, with its signatures.
+    Copy(registry::CopyArgs),
+    /// List the tags of a repository (`HOST/REPO` or `oci:DIR`).
+    Tags(registry::TagsArgs),
+    /// Show an artifact's manifest and config.
+    Inspect(registry::InspectArgs),
+    /// Store registry credentials in the Docker config (`--password-stdin`).
+    Login(registry::LoginArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -175,6 +184,10 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Digest(a) => digest::run(&a, p),
         Command::Push(a) => push::run(&a, p),
         Command::Pull(a) => pull::run(&a, p),
+        Command::Copy(a) => registry::copy(&a, p),
+        Command::Tags(a) => registry::tags(&a, p),
+        Command::Inspect(a) => registry::inspect(&a, p),
+        Command::Login(a) => registry::login(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success

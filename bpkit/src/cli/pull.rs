@@ -5,17 +5,18 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use super::package::{oci_exit, report};
+use super::package::report;
+use super::registry::{RegistryArgs, parse_place, read};
 use super::{Exit, FindingFormat, Printer};
-use crate::oci::{Layout, LayoutRef, ReadLimits};
 use crate::package::{UnpackError, UnpackOptions, blueprint_of, unpack};
 
 /// Arguments of `bpkit pull`.
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// Where from: an OCI image layout folder, `oci:DIR:TAG` (the tag may be left out when the
-    /// layout holds a single artifact).
-    #[arg(value_name = "oci:DIR[:TAG]")]
+    /// layout holds a single artifact), or a registry, `[oci://]HOST/REPO:TAG` or
+    /// `HOST/REPO@sha256:…`.
+    #[arg(value_name = "SOURCE")]
     pub source: String,
     /// The folder to create (default: `./<Blueprint name>`); it must not exist or be empty.
     #[arg(long)]
@@ -23,6 +24,9 @@ pub struct PullArgs {
     /// The most bytes the layers may expand to, e.g. `100MiB` (default: 100MiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_size: Option<u64>,
+    /// Registry options.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// Parses `123`, `64KiB`, `100MiB`, `1GiB`.
@@ -52,21 +56,14 @@ fn unpack_exit(e: &UnpackError) -> Exit {
 
 /// Runs `bpkit pull`: reads and verifies the artifact, then unpacks the Blueprint.
 pub fn run(a: &PullArgs, p: &Printer) -> Exit {
-    let r = match LayoutRef::parse(&a.source) {
-        Ok(r) => r,
-        Err(e) => {
-            report(p, &e);
-            return Exit::Error;
-        }
+    let place = match parse_place(&a.source, false, p) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let image =
-        match Layout::open(&r.dir).and_then(|l| l.read(r.tag.as_deref(), &ReadLimits::default())) {
-            Ok(i) => i,
-            Err(e) => {
-                report(p, &e);
-                return oci_exit(&e);
-            }
-        };
+    let image = match read(&place, &mut None, &a.registry, p) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     let fail = |e: UnpackError| {
         if let UnpackError::Invalid { findings } = &e {
             p.findings(findings, FindingFormat::Text);

@@ -6,6 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::package::{BuildArgs, build, write_layout};
+use super::registry::{Place, RegistryArgs, parse_place, write};
 use super::{Exit, Printer};
 
 /// Arguments of `bpkit push`.
@@ -13,9 +14,9 @@ use super::{Exit, Printer};
 pub struct PushArgs {
     /// The Blueprint folder (or its blueprint.yaml).
     pub dir: PathBuf,
-    /// Where to: an OCI image layout folder, `oci:DIR[:TAG]` (the tag defaults to the
-    /// Blueprint version).
-    #[arg(value_name = "oci:DIR[:TAG]")]
+    /// Where to: an OCI image layout folder, `oci:DIR[:TAG]`, or a registry,
+    /// `[oci://]HOST/REPO[:TAG]` (the tag defaults to the Blueprint version).
+    #[arg(value_name = "TARGET")]
     pub target: String,
     /// Move a tag that already names other content.
     #[arg(long)]
@@ -23,6 +24,9 @@ pub struct PushArgs {
     /// Options recorded in the artifact.
     #[command(flatten)]
     pub build: BuildArgs,
+    /// Registry options.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// Runs `bpkit push`: packages, then writes the artifact; prints the manifest digest.
@@ -31,14 +35,25 @@ pub fn run(a: &PushArgs, p: &Printer) -> Exit {
         Ok(x) => x,
         Err(code) => return code,
     };
-    match write_layout(&art, &a.target, a.force, p) {
+    let place = match parse_place(&a.target, true, p) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let result = match &place {
+        Place::Layout(_) => write_layout(&art, &a.target, a.force, p),
+        Place::Registry(r) => {
+            let tag = r.tag.clone().unwrap_or_else(|| art.default_tag());
+            write(&art.image, &place, &tag, a.force, &mut None, &a.registry, p)
+        }
+    };
+    match result {
         Ok(v) => {
             if p.json_mode() {
                 p.json(&json!({
                     "name": art.blueprint.name(),
                     "version": art.blueprint.version(),
                     "digest": art.digest().to_string(),
-                    "layout": v,
+                    "target": v,
                 }));
             } else {
                 p.data(&art.digest().to_string());

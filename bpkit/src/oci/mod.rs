@@ -9,8 +9,8 @@
 //! - [`layout`]: writing and reading OCI image layout folders (`oci:DIR:TAG`).
 //! - [`media_type`] and [`annotation`]: every protocol string in one place.
 //!
-//! Everything here is synchronous and offline (std only). A registry client belongs in a
-//! `registry` module behind the `oci` cargo feature; it moves the same [`Image`] values.
+//! Everything here but `registry` is synchronous and offline (std only). The registry client
+//! sits behind the `oci` cargo feature and moves the same [`Image`] values.
 
 pub mod annotation;
 mod digest;
@@ -19,6 +19,8 @@ mod image;
 pub mod layout;
 mod manifest;
 pub mod media_type;
+#[cfg(feature = "oci")]
+pub mod registry;
 
 pub use digest::Digest;
 pub use error::OciError;

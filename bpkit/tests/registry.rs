@@ -1,0 +1,475 @@
+//! Registry interop: bpkit against a real registry (CNCF Distribution), and real Helm, ORAS
+//! and skopeo reading what bpkit pushed, from `../shared/interop`. One test function, so one
+//! registry at a time per test process, each phase with its own `BPKIT_INTEROP_STATE`.
+//!
+//! Needs the shared folder (`CARGO_MANIFEST_DIR/../../shared`, or `BPKIT_SHARED`) and a
+//! machine where the interop scripts can install their prerequisites; otherwise it prints
+//! `SKIPPED` and passes.
+
+#![cfg(feature = "cli")]
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
+
+use serde_json::Value;
+
+fn shared() -> Option<PathBuf> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    if here.join("interop/registry.sh").is_file() {
+        return Some(here);
+    }
+    let env = PathBuf::from(std::env::var_os("BPKIT_SHARED")?);
+    env.join("interop/registry.sh").is_file().then_some(env)
+}
+
+fn blueprint() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../blueprints/postgres")
+}
+
+/// A registry started by `registry.sh` under a private state folder; stopped on drop.
+struct Reg {
+    interop: PathBuf,
+    state: tempfile::TempDir,
+    env: HashMap<String, String>,
+}
+
+impl Reg {
+    fn start(interop: &Path, args: &[&str]) -> Option<Reg> {
+        let state = tempfile::tempdir().unwrap();
+        let mut reg = Reg {
+            interop: interop.to_path_buf(),
+            state,
+            env: HashMap::new(),
+        };
+        let mut a = vec!["start", "--ttl", "900"];
+        a.extend_from_slice(args);
+        let out = reg.script("registry.sh", &a);
+        if !out.status.success() {
+            eprintln!(
+                "SKIPPED: cannot start the interop registry: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return None;
+        }
+        let env = reg.script("registry.sh", &["env"]);
+        reg.env = String::from_utf8_lossy(&env.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Some(reg)
+    }
+
+    fn host(&self) -> &str {
+        &self.env["REGISTRY_HOST"]
+    }
+
+    /// Runs an interop script, bounded by `timeout` (first runs install prerequisites).
+    fn script(&self, name: &str, args: &[&str]) -> Output {
+        Command::new("timeout")
+            .arg("1200")
+            .arg(self.interop.join(name))
+            .args(args)
+            .env("BPKIT_INTEROP_STATE", self.state.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Reg {
+    fn drop(&mut self) {
+        let _ = self.script("registry.sh", &["stop"]);
+    }
+}
+
+/// Runs bpkit with a private Docker config folder and optional stdin.
+fn bpkit(docker: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut c = Command::new("timeout");
+    c.arg("300")
+        .arg(env!("CARGO_BIN_EXE_bpkit"))
+        .args(args)
+        .env("DOCKER_CONFIG", docker)
+        .env("NO_COLOR", "1")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(s) = stdin {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(r: (i32, String, String), what: &str) -> String {
+    assert_eq!(
+        r.0, 0,
+        "{what}: exit {}\nstdout: {}\nstderr: {}",
+        r.0, r.1, r.2
+    );
+    r.1
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+fn script_ok(reg: &Reg, name: &str, args: &[&str]) {
+    let out = reg.script(name, args);
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn interop_with_a_real_registry() {
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let interop = shared.join("interop");
+    let started = Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    let docker = work.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let bp = blueprint();
+    let bp = bp.to_str().unwrap();
+
+    let d = json(&ok(
+        bpkit(&docker, &["digest", bp, "-o", "json"], None),
+        "digest",
+    ));
+    let (name, tag, digest) = (
+        d["name"].as_str().unwrap().to_string(),
+        d["tag"].as_str().unwrap().to_string(),
+        d["digest"].as_str().unwrap().to_string(),
+    );
+
+    // ---- plain HTTP ---------------------------------------------------------------------
+    let Some(reg) = Reg::start(&interop, &[]) else {
+        return;
+    };
+    let h = reg.host().to_string();
+    let target = format!("{h}/bp/{name}:{tag}");
+    let push = json(&ok(
+        bpkit(
+            &docker,
+            &["push", bp, &format!("oci://{h}/bp/{name}"), "-o", "json"],
+            None,
+        ),
+        "push plain",
+    ));
+    assert_eq!(push["digest"], digest.as_str(), "{push}");
+    assert!(
+        push["target"]["blobsUploaded"].as_u64().unwrap() >= 2,
+        "{push}"
+    );
+    assert_eq!(push["target"]["reference"], target.as_str());
+
+    // re-push: nothing uploaded
+    let again = json(&ok(
+        bpkit(&docker, &["push", bp, &target, "-o", "json"], None),
+        "re-push",
+    ));
+    assert_eq!(again["target"]["blobsUploaded"], 0, "{again}");
+    assert_eq!(again["target"]["manifestPushed"], false, "{again}");
+
+    // other content under the same tag: refused, with the fix named
+    let (code, _, err) = bpkit(&docker, &["push", bp, &target, "--revision", "other"], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("already points at") && err.contains("immutable"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--force") && err.contains("bump the Blueprint version"),
+        "{err}"
+    );
+
+    // resolve/inspect/tags
+    let ins = json(&ok(
+        bpkit(&docker, &["inspect", &target, "-o", "json"], None),
+        "inspect",
+    ));
+    assert_eq!(ins["digest"], digest.as_str());
+    assert_eq!(
+        ins["config"]["mediaType"],
+        "application/vnd.cncf.helm.config.v1+json"
+    );
+    let tags = ok(
+        bpkit(&docker, &["tags", &format!("{h}/bp/{name}")], None),
+        "tags",
+    );
+    assert_eq!(tags.lines().collect::<Vec<_>>(), vec![tag.as_str()]);
+
+    // pull by tag and by digest
+    let out = work.path().join("pulled");
+    let p = ok(
+        bpkit(
+            &docker,
+            &["pull", &target, "--dir", out.to_str().unwrap()],
+            None,
+        ),
+        "pull",
+    );
+    assert!(p.contains("pulled"), "{p}");
+    assert!(out.join("blueprint.yaml").is_file());
+    let out2 = work.path().join("pulled2");
+    ok(
+        bpkit(
+            &docker,
+            &[
+                "pull",
+                &format!("{h}/bp/{name}@{digest}"),
+                "--dir",
+                out2.to_str().unwrap(),
+            ],
+            None,
+        ),
+        "pull by digest",
+    );
+
+    // a missing tag
+    let (code, _, err) = bpkit(&docker, &["pull", &format!("{h}/bp/{name}:9.9.9")], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("was not found") && err.contains(&format!("tags in `{h}/bp/{name}`: {tag}")),
+        "{err}"
+    );
+
+    // real Helm 4 pulls and loads the chart; ORAS pulls every layer with matching digests
+    script_ok(
+        &reg,
+        "helm-pull.sh",
+        &[
+            &format!("oci://{target}"),
+            work.path().join("helm").to_str().unwrap(),
+        ],
+    );
+    script_ok(
+        &reg,
+        "oras-pull.sh",
+        &[&target, work.path().join("oras").to_str().unwrap()],
+    );
+
+    // skopeo: registry -> layout -> registry, byte-exact; bpkit pulls back what skopeo wrote
+    let layout = work.path().join("skopeo-layout");
+    let lref = format!("oci:{}:{tag}", layout.display());
+    script_ok(&reg, "skopeo-copy.sh", &[&target, &lref]);
+    let copy_ref = format!("{h}/bp/skopeo/{name}:{tag}");
+    script_ok(&reg, "skopeo-copy.sh", &[&lref, &copy_ref]);
+    let ins = json(&ok(
+        bpkit(&docker, &["inspect", &copy_ref, "-o", "json"], None),
+        "inspect copy",
+    ));
+    assert_eq!(
+        ins["digest"],
+        digest.as_str(),
+        "skopeo's copy is not byte-exact"
+    );
+    ok(
+        bpkit(
+            &docker,
+            &[
+                "pull",
+                &copy_ref,
+                "--dir",
+                work.path().join("p3").to_str().unwrap(),
+            ],
+            None,
+        ),
+        "pull skopeo copy",
+    );
+    let ins = json(&ok(
+        bpkit(&docker, &["inspect", &lref, "-o", "json"], None),
+        "inspect skopeo layout",
+    ));
+    assert_eq!(ins["digest"], digest.as_str());
+
+    // bpkit copy: registry -> layout -> registry, with a `.sig` tag alongside
+    let sig_ref = format!("{h}/bp/{name}:sha256-{}.sig", &digest["sha256:".len()..]);
+    // any manifest will do as the attached signature: push another artifact under that tag
+    ok(
+        bpkit(&docker, &["push", bp, &sig_ref, "--revision", "sig"], None),
+        "push sig stand-in",
+    );
+    let l2 = work.path().join("bpkit-layout");
+    let c = json(&ok(
+        bpkit(
+            &docker,
+            &[
+                "copy",
+                &target,
+                &format!("oci:{}", l2.display()),
+                "-o",
+                "json",
+            ],
+            None,
+        ),
+        "copy to layout",
+    ));
+    assert_eq!(c["digest"], digest.as_str());
+    assert_eq!(c["attached"].as_array().unwrap().len(), 1, "{c}");
+    let c = json(&ok(
+        bpkit(
+            &docker,
+            &[
+                "copy",
+                &format!("oci:{}:{tag}", l2.display()),
+                &format!("{h}/bp/copy/{name}"),
+                "-o",
+                "json",
+            ],
+            None,
+        ),
+        "copy to registry",
+    ));
+    assert_eq!(c["copied"]["digest"], digest.as_str());
+    assert_eq!(c["attached"].as_array().unwrap().len(), 1, "{c}");
+    let tags = ok(
+        bpkit(&docker, &["tags", &format!("{h}/bp/copy/{name}")], None),
+        "tags copy",
+    );
+    assert!(tags.contains(".sig") && tags.contains(&tag), "{tags}");
+    drop(reg);
+
+    // ---- basic auth -----------------------------------------------------------------------
+    let Some(reg) = Reg::start(&interop, &["--auth"]) else {
+        return;
+    };
+    let h = reg.host().to_string();
+    let (user, pass) = (
+        reg.env["REGISTRY_USER"].clone(),
+        reg.env["REGISTRY_PASSWORD"].clone(),
+    );
+    let target = format!("{h}/bp/{name}:{tag}");
+    let (code, _, err) = bpkit(&docker, &["push", bp, &target], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("refused access") && err.contains("401"),
+        "{err}"
+    );
+    let (code, _, err) = bpkit(
+        &docker,
+        &["push", bp, &target, "--username", &user, "--password-stdin"],
+        Some("wrong-password\n"),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("refused access") && err.contains("bpkit login"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-password"), "{err}");
+    let (code, _, err) = bpkit(
+        &docker,
+        &["login", &h, "--username", &user, "--password-stdin"],
+        Some("nope\n"),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(!docker.join("config.json").exists());
+    ok(
+        bpkit(
+            &docker,
+            &["login", &h, "--username", &user, "--password-stdin"],
+            Some(&format!("{pass}\n")),
+        ),
+        "login",
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(docker.join("config.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(m & 0o777, 0o600);
+    }
+    let push = json(&ok(
+        bpkit(&docker, &["push", bp, &target, "-o", "json"], None),
+        "push auth",
+    ));
+    assert_eq!(push["digest"], digest.as_str());
+    script_ok(
+        &reg,
+        "helm-pull.sh",
+        &[&target, work.path().join("helm-auth").to_str().unwrap()],
+    );
+    script_ok(
+        &reg,
+        "oras-pull.sh",
+        &[&target, work.path().join("oras-auth").to_str().unwrap()],
+    );
+    drop(reg);
+
+    // ---- TLS --------------------------------------------------------------------------------
+    let Some(reg) = Reg::start(&interop, &["--tls"]) else {
+        return;
+    };
+    let h = reg.host().to_string();
+    let ca = reg.env["REGISTRY_CA_CERT"].clone();
+    let target = format!("{h}/bp/{name}:{tag}");
+    let (code, _, err) = bpkit(&docker, &["push", bp, &target], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("is not trusted") && err.contains("--ca-file"),
+        "{err}"
+    );
+    let push = json(&ok(
+        bpkit(
+            &docker,
+            &["push", bp, &target, "--ca-file", &ca, "-o", "json"],
+            None,
+        ),
+        "push tls",
+    ));
+    assert_eq!(push["digest"], digest.as_str());
+    assert!(push["target"]["blobsUploaded"].as_u64().unwrap() >= 2);
+    script_ok(
+        &reg,
+        "helm-pull.sh",
+        &[&target, work.path().join("helm-tls").to_str().unwrap()],
+    );
+    script_ok(
+        &reg,
+        "skopeo-copy.sh",
+        &[
+            &target,
+            &format!("oci:{}:{tag}", work.path().join("l-tls").display()),
+        ],
+    );
+    ok(
+        bpkit(
+            &docker,
+            &[
+                "pull",
+                &target,
+                "--ca-file",
+                &ca,
+                "--dir",
+                work.path().join("p-tls").to_str().unwrap(),
+            ],
+            None,
+        ),
+        "pull tls",
+    );
+    drop(reg);
+    eprintln!("registry interop passed in {:.0?}", started.elapsed());
+}
