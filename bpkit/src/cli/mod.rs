@@ -10,6 +10,7 @@ mod package;
 mod plan;
 mod pull;
 mod push;
+mod sbom;
 mod validate;
 mod validate_config;
 
@@ -124,6 +125,8 @@ pub enum Command {
     Push(push::PushArgs),
     /// Read a Blueprint artifact from an OCI image layout, verify it, and unpack it safely.
     Pull(pull::PullArgs),
+    /// Write a CycloneDX or SPDX SBOM of a Blueprint: its charts, images and dependencies.
+    Sbom(sbom::SbomArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -175,6 +178,7 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Digest(a) => digest::run(&a, p),
         Command::Push(a) => push::run(&a, p),
         Command::Pull(a) => pull::run(&a, p),
+        Command::Sbom(a) => sbom::run(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success
