@@ -131,7 +131,9 @@ fn validators(shared: &Path) -> (jsonschema::Validator, jsonschema::Validator) {
     let spdx = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft7)
         .should_validate_formats(true)
-        .build(&read_json(&shared.join("conformance/spdx/spdx-schema.json")))
+        .build(&read_json(
+            &shared.join("conformance/spdx/spdx-schema.json"),
+        ))
         .expect("spdx schema compiles");
     (bom, spdx)
 }
@@ -211,7 +213,10 @@ fn schema_check_is_not_vacuous() {
     let mut c: Value =
         serde_json::from_slice(&generate(&a, None, Format::CycloneDx)).expect("json");
     c["metadata"]["component"]["licenses"] = serde_json::json!([{"license": {"id": "Nope-1.0"}}]);
-    assert!(!schema_errors(&bom, &c).is_empty(), "spdx.schema.json ids are enforced");
+    assert!(
+        !schema_errors(&bom, &c).is_empty(),
+        "spdx.schema.json ids are enforced"
+    );
     let mut s: Value = serde_json::from_slice(&generate(&a, None, Format::Spdx)).expect("json");
     s["packages"][0]["primaryPackagePurpose"] = "HELM".into();
     assert!(!schema_errors(&spdx, &s).is_empty());
@@ -261,7 +266,11 @@ fn real_validator(shared: &Path, files: &[PathBuf]) -> Option<Vec<(PathBuf, bool
             }
         }
         if started.elapsed() > Duration::from_secs(limit) {
-            eprintln!("validate-sbom.sh took {:?} for {}", started.elapsed(), f.display());
+            eprintln!(
+                "validate-sbom.sh took {:?} for {}",
+                started.elapsed(),
+                f.display()
+            );
         }
     }
     Some(out)
@@ -315,7 +324,10 @@ fn the_real_validator_rejects_a_broken_sbom() {
     c["components"][0]["hashes"][0]["alg"] = "SHA-257".into();
     let mut s: Value = serde_json::from_slice(&generate(&a, None, Format::Spdx)).expect("json");
     s["relationships"][0]["relatedSpdxElement"] = "SPDXRef-missing".into();
-    let files = [tmp.path().join("bad.cdx.json"), tmp.path().join("bad.spdx.json")];
+    let files = [
+        tmp.path().join("bad.cdx.json"),
+        tmp.path().join("bad.spdx.json"),
+    ];
     std::fs::write(&files[0], serde_json::to_vec(&c).expect("json")).expect("write");
     std::fs::write(&files[1], serde_json::to_vec(&s).expect("json")).expect("write");
     let Some(results) = real_validator(&shared, &files) else {
@@ -360,8 +372,14 @@ fn wordpress_images_are_the_hand_checked_list() {
         ]
     );
     let found = &inv.images[0].found_in;
-    assert!(found.iter().any(|f| f.contains("values.yaml` at `/image`")), "{found:?}");
-    assert!(found.iter().any(|f| f.contains("artifacthub.io/images")), "{found:?}");
+    assert!(
+        found.iter().any(|f| f.contains("values.yaml` at `/image`")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|f| f.contains("artifacthub.io/images")),
+        "{found:?}"
+    );
     assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
 }
 
@@ -463,12 +481,19 @@ fn dependencies_follow_spec_depends_and_the_lock() {
         .iter()
         .find(|x| x["name"] == "bp-ingress")
         .expect("ingress");
-    assert_eq!(ingress["version"], "9.9.9", "shared `ingress` matched by name");
+    assert_eq!(
+        ingress["version"], "9.9.9",
+        "shared `ingress` matched by name"
+    );
     assert!(comps.iter().any(|x| x["name"] == "bp-deep"));
     let root = &c["dependencies"][0];
     assert_eq!(root["ref"], c["metadata"]["component"]["bom-ref"]);
     let root_deps = root["dependsOn"].as_array().expect("list");
-    assert_eq!(root_deps.len(), 5, "chart + 4 direct dependencies: {root_deps:?}");
+    assert_eq!(
+        root_deps.len(),
+        5,
+        "chart + 4 direct dependencies: {root_deps:?}"
+    );
     // SPDX: DESCRIBES, CONTAINS, DEPENDS_ON.
     let s: Value = serde_json::from_slice(&generate(&a, Some(&lock), Format::Spdx)).expect("json");
     let types: std::collections::BTreeSet<&str> = s["relationships"]
@@ -511,7 +536,10 @@ fn two_runs_give_identical_bytes_and_the_epoch_is_the_only_time() {
         Format::CycloneDx,
     ))
     .expect("json");
-    assert_ne!(c["serialNumber"], b["serialNumber"], "serials differ by content");
+    assert_ne!(
+        c["serialNumber"], b["serialNumber"],
+        "serials differ by content"
+    );
     let s: Value = serde_json::from_slice(&generate(&a, None, Format::Spdx)).expect("json");
     let ns = s["documentNamespace"].as_str().expect("ns");
     assert!(
@@ -541,7 +569,10 @@ fn corpus_umbrella_charts_list_declared_subcharts_and_their_images() {
         .iter()
         .find(|i| i.reference.to_string() == "docker.io/goharbor/harbor-portal:v2.14.3")
         .expect("portal image");
-    assert!(portal.users.contains(&sub.key), "attributed to the sub-chart");
+    assert!(
+        portal.users.contains(&sub.key),
+        "attributed to the sub-chart"
+    );
 }
 
 #[test]
@@ -556,11 +587,24 @@ fn cli_writes_the_same_bytes_as_the_library() {
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .output()
         .expect("runs");
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let a = pkg(&repo().join("blueprints/wordpress"));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    // SOURCE_DATE_EPOCH is also the packaging epoch, hence part of the artifact digest.
+    let a = package::package(
+        &repo().join("blueprints/wordpress"),
+        &PackageOptions {
+            epoch: 1_700_000_000,
+            ..PackageOptions::default()
+        },
+    )
+    .expect("pkg");
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("utf-8");
     assert_eq!(
-        std::fs::read(&out).expect("read"),
-        generate(&a, None, Format::Spdx)
+        text(std::fs::read(&out).expect("read")),
+        text(generate(&a, None, Format::Spdx))
     );
     let st = Command::new(env!("CARGO_BIN_EXE_bpkit"))
         .arg("sbom")
@@ -569,5 +613,147 @@ fn cli_writes_the_same_bytes_as_the_library() {
         .output()
         .expect("runs");
     assert!(st.status.success());
-    assert_eq!(st.stdout, generate(&a, None, Format::CycloneDx));
+    assert_eq!(text(st.stdout), text(generate(&a, None, Format::CycloneDx)));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.expect("walk");
+        let rel = e.path().strip_prefix(from).expect("prefix");
+        let target = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// bp-valkey with two vendored sub-charts: `charts/sub/` (a folder) and
+/// `charts/packed-2.0.0.tgz` (an archive, aliased `pk` in `Chart.yaml`).
+#[test]
+fn vendored_subcharts_are_hashed_and_own_their_images() {
+    use bpkit::package::archive::{Entry, tar_gz};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let bp = tmp.path().join("valkey");
+    copy_dir(&repo().join("blueprints/valkey"), &bp);
+    let chart = bp.join("chart");
+    let mut cy = std::fs::read_to_string(chart.join("Chart.yaml")).expect("Chart.yaml");
+    cy.push_str(
+        "dependencies:\n  - name: sub\n    version: 0.1.0\n    repository: https://charts.example.com\n  - name: packed\n    version: 2.0.0\n    repository: oci://registry.example.com/charts\n    alias: pk\n",
+    );
+    std::fs::write(chart.join("Chart.yaml"), cy).expect("write");
+    let mut values = std::fs::read_to_string(chart.join("values.yaml")).expect("values");
+    values.push_str("\npk:\n  image: nginx:1.27\n");
+    std::fs::write(chart.join("values.yaml"), values).expect("write");
+    let sub = chart.join("charts/sub");
+    std::fs::create_dir_all(sub.join("templates")).expect("mkdir");
+    std::fs::write(
+        sub.join("Chart.yaml"),
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\nannotations:\n  artifacthub.io/license: MIT\n",
+    )
+    .expect("write");
+    std::fs::write(
+        sub.join("values.yaml"),
+        "image:\n  repository: example/sub\n  tag: \"1.0\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        sub.join("templates/deploy.yaml"),
+        "spec:\n  containers:\n    - image: quay.io/example/sidecar:2.0\n    - image: \"{{ .Values.image.repository }}\"\n",
+    )
+    .expect("write");
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let tgz = tar_gz(
+        &[
+            Entry::dir("packed"),
+            Entry::file(
+                "packed/Chart.yaml",
+                "apiVersion: v2\nname: packed\nversion: 2.0.0\n",
+            ),
+            Entry::file(
+                "packed/values.yaml",
+                format!("image: registry.example.com/packed@{digest}\n"),
+            ),
+        ],
+        0,
+    );
+    std::fs::write(chart.join("charts/packed-2.0.0.tgz"), &tgz).expect("write");
+
+    let a = pkg(&bp);
+    let inv = sbom::inventory(&a, None).expect("inventory");
+    assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+    let names: Vec<&str> = inv.charts.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["bp-valkey", "sub", "packed"]);
+    let sub_c = &inv.charts[1];
+    assert!(sub_c.vendored);
+    assert_eq!(sub_c.parent, Some(0));
+    assert_eq!(sub_c.license.as_deref(), Some("MIT"));
+    assert_eq!(
+        sub_c.repository.as_deref(),
+        Some("https://charts.example.com")
+    );
+    assert_eq!(sub_c.sha256.as_ref().map(String::len), Some(64));
+    let packed = &inv.charts[2];
+    assert_eq!(
+        packed.sha256.as_deref(),
+        Some(bpkit::oci::Digest::of(&tgz).hex()),
+        "an archived sub-chart is hashed as it is"
+    );
+    assert_eq!(
+        packed.purl().to_string(),
+        "pkg:helm/packed@2.0.0?repository_url=oci://registry.example.com/charts"
+    );
+    let user = |r: &str| -> Vec<&str> {
+        inv.images
+            .iter()
+            .find(|i| i.reference.to_string() == r)
+            .unwrap_or_else(|| panic!("{r} not listed"))
+            .users
+            .iter()
+            .map(String::as_str)
+            .collect()
+    };
+    assert_eq!(user("docker.io/example/sub:1.0"), [sub_c.key.as_str()]);
+    assert_eq!(user("quay.io/example/sidecar:2.0"), [sub_c.key.as_str()]);
+    assert_eq!(
+        user(&format!("registry.example.com/packed@{digest}")),
+        [packed.key.as_str()]
+    );
+    assert_eq!(
+        user("docker.io/library/nginx:1.27"),
+        [packed.key.as_str()],
+        "values under the alias `pk` belong to the sub-chart"
+    );
+    assert!(user("docker.io/valkey/valkey:8.0.1").contains(&inv.charts[0].key.as_str()));
+    // The folder hash does not depend on file times.
+    std::thread::sleep(Duration::from_millis(10));
+    std::fs::write(
+        sub.join("values.yaml"),
+        "image:\n  repository: example/sub\n  tag: \"1.0\"\n",
+    )
+    .expect("touch");
+    let again = sbom::inventory(&pkg(&bp), None).expect("inventory");
+    assert_eq!(again.charts[1].sha256, sub_c.sha256);
+
+    // And the documents are valid.
+    if let Some(shared) = shared() {
+        let (bom, spdx) = validators(&shared);
+        let c: Value =
+            serde_json::from_slice(&generate(&a, None, Format::CycloneDx)).expect("json");
+        assert!(schema_errors(&bom, &c).is_empty());
+        let purls = images_of(&c);
+        assert!(purls.contains(&format!(
+            "pkg:oci/packed@{digest}?repository_url=registry.example.com/packed"
+        )));
+        let s: Value = serde_json::from_slice(&generate(&a, None, Format::Spdx)).expect("json");
+        assert!(schema_errors(&spdx, &s).is_empty());
+        let contains = s["relationships"]
+            .as_array()
+            .expect("rels")
+            .iter()
+            .filter(|r| r["relationshipType"] == "CONTAINS")
+            .count();
+        assert_eq!(contains, 3, "bp -> chart -> sub, packed");
+    }
 }

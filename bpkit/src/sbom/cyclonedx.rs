@@ -208,7 +208,10 @@ pub fn bom(inv: &Inventory, opts: &SbomOptions) -> Result<Bom, SbomError> {
     let b = &inv.blueprint;
     let mut bp_purl = super::Purl::new("oci", &b.name.to_ascii_lowercase())
         .with_version(Some(&b.digest))
-        .with_qualifier("tag", Some(&crate::oci::layout::tag_for_version(&b.version)));
+        .with_qualifier(
+            "tag",
+            Some(&crate::oci::layout::tag_for_version(&b.version)),
+        );
     if let Some(r) = &opts.repository {
         bp_purl = bp_purl.with_qualifier("repository_url", Some(r));
     }
@@ -361,7 +364,10 @@ pub fn bom(inv: &Inventory, opts: &SbomOptions) -> Result<Bom, SbomError> {
             version: d.version.clone(),
             scope: Some(scope.to_string()),
             hashes: d.digest.as_deref().and_then(hash_of).into_iter().collect(),
-            purl: Some(d.purl(opts.repository.as_deref().and_then(parent_of)).to_string()),
+            purl: Some(
+                d.purl(opts.repository.as_deref().and_then(parent_of))
+                    .to_string(),
+            ),
             properties,
             ..Component::default()
         });

@@ -109,9 +109,9 @@ fn parse_digest(d: &str) -> Result<String, String> {
         .split_once(':')
         .ok_or_else(|| format!("has digest `{d}` without `ALGORITHM:`"))?;
     let alg_ok = !alg.is_empty()
-        && alg
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'.' | b'_' | b'-'));
+        && alg.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'.' | b'_' | b'-')
+        });
     let hex_ok = hex.len() >= 32 && hex.bytes().all(|b| b.is_ascii_hexdigit());
     if !alg_ok || !hex_ok {
         return Err(format!("has digest `{d}`, not `ALGORITHM:HEX`"));
@@ -125,14 +125,17 @@ fn parse_digest(d: &str) -> Result<String, String> {
 fn check_tag(t: &str) -> Result<(), String> {
     let ok = !t.is_empty()
         && t.len() <= 128
-        && t.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && t
-            .bytes()
+        && t.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && t.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if ok {
         Ok(())
     } else {
-        Err(format!("has tag `{t}`, not 1-128 letters, digits, `_`, `.` or `-`"))
+        Err(format!(
+            "has tag `{t}`, not 1-128 letters, digits, `_`, `.` or `-`"
+        ))
     }
 }
 

@@ -174,7 +174,11 @@ mod tests {
             "",
             "MIT OR OR ISC",
         ] {
-            assert_eq!(classify(named), License::Named(named.to_string()), "{named}");
+            assert_eq!(
+                classify(named),
+                License::Named(named.to_string()),
+                "{named}"
+            );
         }
     }
 

@@ -94,7 +94,9 @@ pub enum SbomError {
     #[error("the epoch {epoch} is after 2242-03-16T12:56:31Z")]
     #[diagnostic(
         code(bpkit::sbom::epoch),
-        help("set `SOURCE_DATE_EPOCH` to a number of seconds since 1970, e.g. `$(git log -1 --format=%ct)`")
+        help(
+            "set `SOURCE_DATE_EPOCH` to a number of seconds since 1970, e.g. `$(git log -1 --format=%ct)`"
+        )
     )]
     Epoch {
         /// The epoch given.
@@ -208,7 +210,8 @@ pub struct Dependency {
 impl Dependency {
     /// The `pkg:oci` purl of the dependency's artifact (version: its digest, when locked).
     pub fn purl(&self, repository_base: Option<&str>) -> Purl {
-        let repo = repository_base.map(|b| format!("{}/{}", b.trim_end_matches('/'), self.blueprint));
+        let repo =
+            repository_base.map(|b| format!("{}/{}", b.trim_end_matches('/'), self.blueprint));
         let tag = self
             .version
             .as_deref()

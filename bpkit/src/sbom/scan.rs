@@ -10,6 +10,9 @@ use super::image::ImageRef;
 use super::{Chart, Inventory};
 use crate::package::archive::{self, Entry, EntryKind, ReadLimits};
 
+/// A Kustomize `images:` override: `(newName, newTag, digest)`, by image name.
+type Overrides = BTreeMap<String, (Option<String>, Option<String>, Option<String>)>;
+
 /// How deep sub-charts of sub-charts are followed.
 const MAX_DEPTH: usize = 8;
 /// The Chart.yaml annotation listing a chart's images (Artifact Hub).
@@ -120,7 +123,9 @@ impl<'i> Scanner<'i> {
         depth: usize,
     ) -> Option<usize> {
         let Some(cy) = files.get("Chart.yaml") else {
-            self.warn(format!("`{path}` has no `Chart.yaml`; not a chart, left out"));
+            self.warn(format!(
+                "`{path}` has no `Chart.yaml`; not a chart, left out"
+            ));
             return None;
         };
         let meta = match yaml_json(&format!("{path}/Chart.yaml"), cy) {
@@ -130,7 +135,8 @@ impl<'i> Scanner<'i> {
                 return None;
             }
         };
-        let name = scalar(meta.get("name")).unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path).to_string());
+        let name = scalar(meta.get("name"))
+            .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path).to_string());
         let annotations = meta.get("annotations").and_then(Value::as_object);
         let key = format!("chart:{path}");
         let index = self.inv.charts.len();
@@ -152,7 +158,6 @@ impl<'i> Scanner<'i> {
 
         // Sub-charts: folders and archives under charts/.
         let mut sub_names: BTreeMap<String, String> = BTreeMap::new(); // values key -> chart key
-        let mut vendored_names = BTreeSet::new();
         if depth < MAX_DEPTH {
             let mut dirs = BTreeSet::new();
             let mut tgzs = BTreeSet::new();
@@ -172,9 +177,17 @@ impl<'i> Scanner<'i> {
             for d in dirs {
                 let sub = under(files, &format!("charts/{d}"));
                 let hash = folder_sha256(&d, &sub);
-                if let Some(i) = self.chart(&sub, &format!("{path}/charts/{d}"), Some(hash), Some(index), depth + 1) {
-                    vendored_names.insert(self.inv.charts[i].name.clone());
-                    sub_names.insert(self.inv.charts[i].name.clone(), self.inv.charts[i].key.clone());
+                if let Some(i) = self.chart(
+                    &sub,
+                    &format!("{path}/charts/{d}"),
+                    Some(hash),
+                    Some(index),
+                    depth + 1,
+                ) {
+                    sub_names.insert(
+                        self.inv.charts[i].name.clone(),
+                        self.inv.charts[i].key.clone(),
+                    );
                 }
             }
             for t in tgzs {
@@ -195,14 +208,24 @@ impl<'i> Scanner<'i> {
                     .and_then(|k| k.split('/').next())
                     .map(str::to_string);
                 let Some(root) = root else {
-                    self.warn(format!("`{path}/charts/{t}` has no `<chart>/Chart.yaml`; left out"));
+                    self.warn(format!(
+                        "`{path}/charts/{t}` has no `<chart>/Chart.yaml`; left out"
+                    ));
                     continue;
                 };
                 let sub = under(&all, &root);
                 let hash = sha256_hex(bytes);
-                if let Some(i) = self.chart(&sub, &format!("{path}/charts/{t}"), Some(hash), Some(index), depth + 1) {
-                    vendored_names.insert(self.inv.charts[i].name.clone());
-                    sub_names.insert(self.inv.charts[i].name.clone(), self.inv.charts[i].key.clone());
+                if let Some(i) = self.chart(
+                    &sub,
+                    &format!("{path}/charts/{t}"),
+                    Some(hash),
+                    Some(index),
+                    depth + 1,
+                ) {
+                    sub_names.insert(
+                        self.inv.charts[i].name.clone(),
+                        self.inv.charts[i].key.clone(),
+                    );
                 }
             }
         } else if files.keys().any(|k| k.starts_with("charts/")) {
@@ -228,8 +251,12 @@ impl<'i> Scanner<'i> {
                     }
                     None => {
                         let constraint = scalar(d.get("version"));
-                        let exact = constraint.as_deref().filter(|v| is_exact_version(v)).map(str::to_string);
-                        let k = format!("chart:{path}/charts/{}", alias.as_deref().unwrap_or(&dname));
+                        let exact = constraint
+                            .as_deref()
+                            .filter(|v| is_exact_version(v))
+                            .map(str::to_string);
+                        let k =
+                            format!("chart:{path}/charts/{}", alias.as_deref().unwrap_or(&dname));
                         if self.inv.charts.iter().any(|c| c.key == k) {
                             continue;
                         }
@@ -257,7 +284,6 @@ impl<'i> Scanner<'i> {
                 }
             }
         }
-        let _ = vendored_names;
 
         // Images: values.yaml (a block under a sub-chart's key belongs to that sub-chart),
         // literal `image:` lines of templates, and the Artifact Hub annotation.
@@ -267,9 +293,21 @@ impl<'i> Scanner<'i> {
                     let mut hits = Vec::new();
                     walk_values(&values, &mut String::new(), &mut hits);
                     for (pointer, text) in hits {
-                        let first = pointer.split('/').nth(1).unwrap_or("").replace("~1", "/").replace("~0", "~");
-                        let user = sub_names.get(&first).cloned().unwrap_or_else(|| key.clone());
-                        self.add_image(&text, format!("`{path}/values.yaml` at `{pointer}`"), &user);
+                        let first = pointer
+                            .split('/')
+                            .nth(1)
+                            .unwrap_or("")
+                            .replace("~1", "/")
+                            .replace("~0", "~");
+                        let user = sub_names
+                            .get(&first)
+                            .cloned()
+                            .unwrap_or_else(|| key.clone());
+                        self.add_image(
+                            &text,
+                            format!("`{path}/values.yaml` at `{pointer}`"),
+                            &user,
+                        );
                     }
                 }
                 Err(e) => self.warn(format!("{e}; its images are not listed")),
@@ -289,7 +327,10 @@ impl<'i> Scanner<'i> {
         }
         if let Some(list) = annotations.and_then(|a| a.get(IMAGES_ANNOTATION)) {
             let parsed = match list {
-                Value::String(s) => yaml_json(&format!("{path}/Chart.yaml annotation {IMAGES_ANNOTATION}"), s.as_bytes()),
+                Value::String(s) => yaml_json(
+                    &format!("{path}/Chart.yaml annotation {IMAGES_ANNOTATION}"),
+                    s.as_bytes(),
+                ),
                 other => Ok(other.clone()),
             };
             match parsed {
@@ -317,20 +358,32 @@ impl<'i> Scanner<'i> {
     /// `images:` of `kustomization.yaml` files. `user` is the component that deploys them.
     pub(crate) fn manifests(&mut self, files: &Files<'_>, user: &str) {
         // Kustomize image overrides, from every kustomization file.
-        let mut overrides: BTreeMap<String, (Option<String>, Option<String>, Option<String>)> = BTreeMap::new();
+        let mut overrides = Overrides::new();
         for (file, bytes) in files {
             let base = file.rsplit('/').next().unwrap_or(file);
-            if !matches!(base, "kustomization.yaml" | "kustomization.yml" | "Kustomization") {
+            if !matches!(
+                base,
+                "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+            ) {
                 continue;
             }
             let Ok(doc) = yaml_json(file, bytes) else {
                 continue;
             };
-            for img in doc.get("images").and_then(Value::as_array).into_iter().flatten() {
+            for img in doc
+                .get("images")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(name) = scalar(img.get("name")) {
                     overrides.insert(
                         name,
-                        (scalar(img.get("newName")), scalar(img.get("newTag")), scalar(img.get("digest"))),
+                        (
+                            scalar(img.get("newName")),
+                            scalar(img.get("newTag")),
+                            scalar(img.get("digest")),
+                        ),
                     );
                 }
             }
@@ -394,23 +447,24 @@ fn is_exact_version(v: &str) -> bool {
     semver::Version::parse(t).is_ok()
 }
 
-fn apply_override(
-    image: &str,
-    overrides: &BTreeMap<String, (Option<String>, Option<String>, Option<String>)>,
-) -> String {
+fn apply_override(image: &str, overrides: &Overrides) -> String {
     let (name_part, digest) = match image.split_once('@') {
         Some((n, d)) => (n, Some(d.to_string())),
         None => (image, None),
     };
     let (name, tag) = match name_part.rfind(':') {
-        Some(i) if !name_part[i..].contains('/') => (&name_part[..i], Some(name_part[i + 1..].to_string())),
+        Some(i) if !name_part[i..].contains('/') => {
+            (&name_part[..i], Some(name_part[i + 1..].to_string()))
+        }
         _ => (name_part, None),
     };
     let Some((new_name, new_tag, new_digest)) = overrides.get(name) else {
         return image.to_string();
     };
     let name = new_name.as_deref().unwrap_or(name);
-    let digest = new_digest.clone().or(if new_tag.is_some() { None } else { digest });
+    let digest = new_digest
+        .clone()
+        .or(if new_tag.is_some() { None } else { digest });
     let tag = new_tag.clone().or(tag);
     let mut out = name.to_string();
     if let Some(t) = tag {
@@ -470,10 +524,15 @@ fn image_of(v: &Value) -> Option<String> {
             let registry = scalar(m.get("registry"));
             let tag = scalar(m.get("tag"));
             let digest = scalar(m.get("digest"));
-            if [Some(&repo), registry.as_ref(), tag.as_ref(), digest.as_ref()]
-                .into_iter()
-                .flatten()
-                .any(|s| templated(s))
+            if [
+                Some(&repo),
+                registry.as_ref(),
+                tag.as_ref(),
+                digest.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|s| templated(s))
             {
                 return None;
             }
@@ -571,14 +630,24 @@ mod tests {
         let text = "spec:\n  containers:\n    - name: a\n      image: docker.io/x/y:1 # pinned\n    - image: \"quay.io/a/b:2\"\n      image: {{ .Values.image }}\n  # image: commented\n      image: '{{ x }}'\n";
         assert_eq!(
             literal_images(text),
-            vec![(4, "docker.io/x/y:1".to_string()), (5, "quay.io/a/b:2".to_string())]
+            vec![
+                (4, "docker.io/x/y:1".to_string()),
+                (5, "quay.io/a/b:2".to_string())
+            ]
         );
     }
 
     #[test]
     fn kustomize_overrides() {
         let mut o = BTreeMap::new();
-        o.insert("nginx".to_string(), (Some("ghcr.io/n/nginx".to_string()), Some("1.2".to_string()), None));
+        o.insert(
+            "nginx".to_string(),
+            (
+                Some("ghcr.io/n/nginx".to_string()),
+                Some("1.2".to_string()),
+                None,
+            ),
+        );
         assert_eq!(apply_override("nginx:1.0", &o), "ghcr.io/n/nginx:1.2");
         assert_eq!(apply_override("other:1", &o), "other:1");
     }

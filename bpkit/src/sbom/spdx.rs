@@ -262,7 +262,10 @@ pub fn document(inv: &Inventory, opts: &SbomOptions) -> Result<Document, SbomErr
     let bp_id = spdx_id("Blueprint", &format!("{}-{}", b.name, b.version), &b.key);
     let mut bp_purl = super::Purl::new("oci", &b.name.to_ascii_lowercase())
         .with_version(Some(&b.digest))
-        .with_qualifier("tag", Some(&crate::oci::layout::tag_for_version(&b.version)));
+        .with_qualifier(
+            "tag",
+            Some(&crate::oci::layout::tag_for_version(&b.version)),
+        );
     if let Some(r) = &opts.repository {
         bp_purl = bp_purl.with_qualifier("repository_url", Some(r));
     }
@@ -331,7 +334,10 @@ pub fn document(inv: &Inventory, opts: &SbomOptions) -> Result<Document, SbomErr
         match c.parent {
             None => s.relate(&bp_id, "CONTAINS", &chart_ids[i], None),
             Some(parent) => {
-                let from = chart_ids.get(parent).cloned().unwrap_or_else(|| bp_id.clone());
+                let from = chart_ids
+                    .get(parent)
+                    .cloned()
+                    .unwrap_or_else(|| bp_id.clone());
                 s.relate(&from, "CONTAINS", &chart_ids[i], None);
             }
         }
@@ -356,7 +362,12 @@ pub fn document(inv: &Inventory, opts: &SbomOptions) -> Result<Document, SbomErr
     }
     for d in &inv.dependencies {
         let id = spdx_id("Dependency", &d.blueprint, &d.key);
-        let mut p = package(id.clone(), d.blueprint.clone(), d.version.clone(), "APPLICATION");
+        let mut p = package(
+            id.clone(),
+            d.blueprint.clone(),
+            d.version.clone(),
+            "APPLICATION",
+        );
         p.checksums = d.digest.as_deref().and_then(checksum).into_iter().collect();
         let base = opts
             .repository
