@@ -269,4 +269,34 @@ mod tests {
         assert!(ImageRef::parse("a__b/c-d.e_f:1.0").is_ok());
         assert!(ImageRef::parse("a___b").is_err());
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn parsing_never_panics(s in "\\PC{0,80}") {
+                let _ = ImageRef::parse(&s);
+            }
+
+            #[test]
+            fn normalising_is_idempotent(
+                reg in prop::option::of("(quay\\.io|localhost:5000|docker\\.io|index\\.docker\\.io)"),
+                path in "[a-z0-9]{1,6}(/[a-z0-9]{1,6}([._-][a-z0-9]{1,3})?){0,3}",
+                tag in prop::option::of("[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}"),
+                digest in prop::option::of("[0-9a-f]{64}"),
+            ) {
+                let mut text = match &reg { Some(r) => format!("{r}/{path}"), None => path.clone() };
+                if let Some(t) = &tag { text.push(':'); text.push_str(t); }
+                if let Some(d) = &digest { text.push_str("@sha256:"); text.push_str(d); }
+                let once = ImageRef::parse(&text).expect("valid by construction");
+                let twice = ImageRef::parse(&once.to_string()).expect("reparses");
+                prop_assert_eq!(&once, &twice);
+                prop_assert_eq!(once.tag, tag);
+                let purl = twice.purl().to_string();
+                prop_assert!(purl.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_~:/@?=&%".contains(&b)), "{}", purl);
+            }
+        }
+    }
 }
