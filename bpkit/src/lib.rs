@@ -20,6 +20,7 @@
 //! | [`catalog`] | finding Blueprints in folders; catalogs for the resolver |
 //! | [`package`] | deterministic chart and manifest archives, the Blueprint's OCI artifact |
 //! | [`oci`] | digests, manifests, OCI image layout folders |
+//! | [`sbom`] | CycloneDX and SPDX SBOMs: charts, images and dependencies of a Blueprint |
 //! | [`atomic`] | files written whole or not at all |
 //! | `cli` | the command line (feature `cli`) |
 //!
@@ -38,6 +39,7 @@ pub mod oci;
 pub mod package;
 pub mod render;
 pub mod resolve;
+pub mod sbom;
 pub mod validate;
 pub mod version;
 pub mod yaml;

@@ -11,6 +11,7 @@ mod plan;
 mod pull;
 mod push;
 mod registry;
+mod sbom;
 mod validate;
 mod validate_config;
 
@@ -133,6 +134,8 @@ pub enum Command {
     Inspect(registry::InspectArgs),
     /// Store registry credentials in the Docker config (`--password-stdin`).
     Login(registry::LoginArgs),
+    /// Write a CycloneDX or SPDX SBOM of a Blueprint: its charts, images and dependencies.
+    Sbom(sbom::SbomArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -188,6 +191,7 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Tags(a) => registry::tags(&a, p),
         Command::Inspect(a) => registry::inspect(&a, p),
         Command::Login(a) => registry::login(&a, p),
+        Command::Sbom(a) => sbom::run(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success
