@@ -201,6 +201,8 @@ fn run_resolve(
             move |n: &str, v: &Version, ptr: &str| locate_cat.locate(n, v, ptr),
         )),
         require_complete_config: !a.partial,
+        // Digests pin content in the lockfile; packaging to learn them is skipped without one.
+        digests: !a.no_lock || a.locked,
         ..ResolveOptions::default()
     };
     match resolve(cat.as_ref(), &req, &opts) {

@@ -141,6 +141,9 @@ pub struct ResolveOptions {
     /// --partial`) ignores `required` properties the request does not fill in; everything
     /// else is still checked, and values passed to dependencies always are.
     pub require_complete_config: bool,
+    /// Whether to ask the catalog for each Blueprint's content digest (for lockfiles); a
+    /// directory catalog packages the Blueprint to know it.
+    pub digests: bool,
 }
 
 impl Default for ResolveOptions {
@@ -151,6 +154,7 @@ impl Default for ResolveOptions {
             render_limits: crate::render::Limits::default(),
             locate: None,
             require_complete_config: true,
+            digests: true,
         }
     }
 }

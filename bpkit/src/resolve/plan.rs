@@ -204,7 +204,11 @@ pub(crate) fn build(
                 values,
                 depends_on,
                 source: p.catalog.source(pkg.blueprint(), version),
-                digest: p.catalog.digest(pkg.blueprint(), version),
+                digest: if p.opts.digests {
+                    p.catalog.digest(pkg.blueprint(), version)
+                } else {
+                    None
+                },
             },
         );
     }
