@@ -641,10 +641,7 @@ impl Builder<'_> {
                         kind: NodeKind::Seq(items),
                         span: Span::new(start, end.max(start)),
                     };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
-                    }
-                    self.push_value(node, false)
+                    self.close(node, anchor)
                 }
                 _ => Err(self.err(
                     YamlErrorKind::Syntax,
@@ -676,10 +673,7 @@ impl Builder<'_> {
                         kind: NodeKind::Map(entries),
                         span: Span::new(start, end),
                     };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
-                    }
-                    self.push_value(node, false)
+                    self.close(node, anchor)
                 }
                 _ => Err(self.err(
                     YamlErrorKind::Syntax,
@@ -689,6 +683,14 @@ impl Builder<'_> {
                 )),
             },
         }
+    }
+
+    /// Registers a finished sequence or mapping under its anchor (if any) and places it.
+    fn close(&mut self, node: Node, anchor: usize) -> Result<(), Box<YamlError>> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        self.push_value(node, false)
     }
 
     fn check_depth(&self, span: Span) -> Result<(), Box<YamlError>> {

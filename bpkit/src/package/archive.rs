@@ -362,6 +362,11 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
+/// The folders above a `/`-separated path, outermost first: `a/b/c` gives `a`, `a/b`.
+pub fn parent_folders(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(move |(i, _)| &path[..i])
+}
+
 /// Checks and normalises a stored path: relative, `/`-separated, no `..`, no backslash.
 /// Returns `None` for the archive root (`.`, `./`).
 pub fn clean_path(raw: &[u8]) -> Result<Option<String>, ReadError> {
@@ -509,18 +514,8 @@ pub fn read_tar_gz(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<Entry>, Read
             });
         };
         // Every parent must be a folder (or not seen yet), and the path must be new.
-        let mut parent = String::new();
-        for part in path
-            .split('/')
-            .collect::<Vec<_>>()
-            .split_last()
-            .map_or(&[][..], |x| x.1)
-        {
-            if !parent.is_empty() {
-                parent.push('/');
-            }
-            parent.push_str(part);
-            if seen.get(&parent) == Some(&false) {
+        for parent in parent_folders(&path) {
+            if seen.get(parent) == Some(&false) {
                 return Err(ReadError::Conflict {
                     path: path.clone(),
                     reason: format!("is inside `{parent}`, which is a file"),

@@ -284,25 +284,17 @@ pub fn unpack(image: &Image, target: &Path, opts: &UnpackOptions) -> Result<Unpa
     }
     // A file must not sit where another entry needs a folder.
     for path in files.keys() {
-        let mut parent = String::new();
-        for part in path
-            .split('/')
-            .collect::<Vec<_>>()
-            .split_last()
-            .map_or(&[][..], |x| x.1)
-        {
-            if !parent.is_empty() {
-                parent.push('/');
-            }
-            parent.push_str(part);
+        for parent in archive::parent_folders(path) {
             if matches!(
-                files.get(&parent),
+                files.get(parent),
                 Some(Entry {
                     kind: EntryKind::File { .. },
                     ..
                 })
             ) {
-                return Err(UnpackError::Collision { path: parent });
+                return Err(UnpackError::Collision {
+                    path: parent.to_string(),
+                });
             }
         }
     }
