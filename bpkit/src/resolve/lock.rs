@@ -55,6 +55,15 @@ pub struct LockNode {
     pub digest: Option<String>,
 }
 
+/// A name as a message quotes it: at most 64 characters.
+fn shown(name: &str) -> String {
+    let mut out: String = name.chars().take(64).collect();
+    if out.len() < name.len() {
+        out.push('…');
+    }
+    out
+}
+
 /// Why a lockfile could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bpkit.lock is not valid: {0}")]
@@ -91,6 +100,15 @@ impl Lock {
                 "format version {} is not supported (this bpkit writes {LOCK_VERSION})",
                 lock.version
             )));
+        }
+        for (i, node) in lock.nodes.iter().enumerate() {
+            let at = format!("[[node]] #{} (`{}`)", i + 1, shown(&node.name));
+            if let Err(e) = crate::version::Version::parse(&node.version) {
+                return Err(LockError(format!("{at}: version: {e}")));
+            }
+            if let Some(Err(e)) = node.digest.as_deref().map(crate::oci::Digest::parse) {
+                return Err(LockError(format!("{at}: digest: {e}")));
+            }
         }
         Ok(lock)
     }

@@ -182,6 +182,8 @@ pub enum ConstraintErrorKind {
     /// A hyphen range (`1.2 - 1.4`) stands where Masterminds cannot read one: after an
     /// operator, or after a constraint separated from it by a space only.
     MisplacedRange,
+    /// The text is longer than [`crate::version::MAX_CONSTRAINT_BYTES`].
+    TooLong,
 }
 
 /// A constraint string that could not be read.
@@ -211,6 +213,7 @@ impl ConstraintError {
     ) -> Self {
         let span = match kind {
             ConstraintErrorKind::MisplacedRange => span,
+            ConstraintErrorKind::TooLong => Span::at(floor_char_boundary(input, span.start)),
             _ => widen_to_char(input, span),
         };
         ConstraintError {
@@ -273,6 +276,15 @@ impl fmt::Display for ConstraintError {
                 self.expected
             );
         }
+        if self.kind == ConstraintErrorKind::TooLong {
+            return write!(
+                f,
+                "invalid constraint `{}`: it is {} bytes long, expected {}",
+                Shown(&self.input),
+                self.input.len(),
+                self.expected
+            );
+        }
         write!(
             f,
             "invalid constraint `{}`: expected {} at column {}, found ",
@@ -312,6 +324,14 @@ impl Diagnostic for ConstraintError {
         Some(Box::new(std::iter::once(label)))
     }
 }
+/// The largest char boundary of `s` at or before `at`.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut i = at.min(s.len());
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
 
 /// An empty span inside the text grows to cover the character there, so that the error can
 /// say what it found.
@@ -343,9 +363,15 @@ fn found_text(input: &str, span: Span) -> Option<&str> {
 /// Shows a text with control characters escaped, so a message stays on one line.
 struct Shown<'a>(&'a str);
 
+/// How many characters of a constraint a message quotes before cutting it with `…`.
+const SHOWN_CHARS: usize = 80;
+
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
+        for (i, c) in self.0.chars().enumerate() {
+            if i == SHOWN_CHARS {
+                return f.write_str("…");
+            }
             if c.is_control() {
                 write!(f, "{}", c.escape_default())?;
             } else {

@@ -45,4 +45,5 @@ mod versions;
 
 pub use constraint::{Comparator, Constraint, Group, Op, Wildcard};
 pub use error::{ConstraintError, ConstraintErrorKind, VersionError, VersionErrorKind};
+pub use syntax::MAX_CONSTRAINT_BYTES;
 pub use versions::{Strictness, Version};

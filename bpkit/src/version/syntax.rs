@@ -740,8 +740,21 @@ fn read_op(text: &[u8]) -> (Op, &'static str) {
         .map_or((Op::Eq, ""), |&(spelling, op)| (op, spelling))
 }
 
+/// The longest constraint read, in bytes. Real ones are a few dozen bytes; the limit keeps a
+/// hostile Blueprint from making every version check walk megabytes.
+pub const MAX_CONSTRAINT_BYTES: usize = 1024;
+
 /// Reads a whole constraint into its OR groups.
 pub(crate) fn parse(input: &str) -> Result<Vec<Group>, ConstraintError> {
+    if input.len() > MAX_CONSTRAINT_BYTES {
+        return Err(ConstraintError::new(
+            ConstraintErrorKind::TooLong,
+            input,
+            Span::at(MAX_CONSTRAINT_BYTES),
+            format!("at most {MAX_CONSTRAINT_BYTES} bytes"),
+        )
+        .with_help("a constraint is a short range such as `^1.4` or `>=1.2, <2`"));
+    }
     if input.bytes().all(is_space) {
         return Err(ConstraintError::new(
             ConstraintErrorKind::Empty,
