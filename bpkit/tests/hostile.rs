@@ -70,7 +70,7 @@ fn outcome(kind: &str, bytes: &[u8]) -> Result<String, String> {
 
 /// `(kind, file, expected message fragment)` rows of `EXPECT.tsv`.
 fn expectations() -> Vec<(String, String, String)> {
-    let text = std::fs::read_to_string(inputs().join("EXPECT.tsv")).unwrap();
+    let text = std::fs::read_to_string(inputs().join("EXPECT.tsv")).expect("EXPECT.tsv");
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
