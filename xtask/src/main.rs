@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod advisories;
 mod bench;
 
 fn main() -> ExitCode {
@@ -19,6 +20,9 @@ fn main() -> ExitCode {
         "test" => test(&rest),
         "bench" => bench::run(&root(), &rest),
         "gen" => gen_docs(),
+        "deps" => lock_is_clear()
+            .and_then(|()| msrv_holds())
+            .and_then(|()| cargo_deny()),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -40,6 +44,7 @@ tasks:
   test [--quick]     fmt check, clippy -D warnings, core build without default features,
                      dependency-tree check, all tests (--quick: tests only)
   bench [AREA…]      benchmarks side by side with the peer tools (areas: validate)
+  deps               Cargo.lock against known advisories, the MSRV, cargo deny
   gen                man pages and shell completions into target/dist";
 
 /// The workspace root.
@@ -102,6 +107,9 @@ fn test(args: &[String]) -> Result<(), String> {
         c.args(["check", "-p", "bpkit", "--no-default-features", "--lib"]);
         step("core builds without default features", c)?;
         core_tree_is_clean()?;
+        lock_is_clear()?;
+        msrv_holds()?;
+        cargo_deny()?;
     }
     let mut c = cargo();
     c.args(["test", "--workspace", "--all-targets"]);
@@ -168,6 +176,104 @@ fn core_tree_is_clean() -> Result<(), String> {
     } else {
         Err(format!("the core pulls in {}", bad.join(", ")))
     }
+}
+
+/// `Cargo.lock` holds no version with a known advisory (the table in `advisories.rs`).
+fn lock_is_clear() -> Result<(), String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let problems = advisories::problems(&lock);
+    if problems.is_empty() {
+        eprintln!(
+            "xtask: == Cargo.lock: clear of the {} known advisories",
+            advisories::KNOWN.len()
+        );
+        Ok(())
+    } else {
+        Err(format!("Cargo.lock:\n  {}", problems.join("\n  ")))
+    }
+}
+
+/// The stated MSRV (`rust-version` of the workspace) is at least every dependency's own
+/// `rust-version` and at most the toolchain that runs these checks; clippy's
+/// `incompatible_msrv` lint (on by default) then flags any use of a newer standard-library API.
+fn msrv_holds() -> Result<(), String> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1"])
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
+    let numbers = |v: &str| -> (u64, u64, u64) {
+        let mut it = v.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+        (
+            it.next().unwrap_or(0),
+            it.next().unwrap_or(0),
+            it.next().unwrap_or(0),
+        )
+    };
+    let packages = meta["packages"].as_array().cloned().unwrap_or_default();
+    let members: Vec<&serde_json::Value> =
+        packages.iter().filter(|p| p["source"].is_null()).collect();
+    let msrv = members
+        .iter()
+        .find(|p| p["name"] == "bpkit")
+        .and_then(|p| p["rust_version"].as_str())
+        .ok_or("the bpkit package states no rust-version")?
+        .to_string();
+    let mut too_new: Vec<String> = packages
+        .iter()
+        .filter_map(|p| {
+            let rv = p["rust_version"].as_str()?;
+            (numbers(rv) > numbers(&msrv)).then(|| {
+                format!(
+                    "{} {} needs Rust {rv}",
+                    p["name"].as_str().unwrap_or("?"),
+                    p["version"].as_str().unwrap_or("?")
+                )
+            })
+        })
+        .collect();
+    too_new.sort();
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("rustc --version: {e}"))?;
+    let rustc = String::from_utf8_lossy(&rustc.stdout).to_string();
+    let tool = rustc.split_whitespace().nth(1).unwrap_or("0");
+    if numbers(tool) < numbers(&msrv) {
+        too_new.push(format!(
+            "this toolchain ({tool}) is older than the MSRV {msrv}"
+        ));
+    }
+    if too_new.is_empty() {
+        eprintln!("xtask: == MSRV {msrv}: every dependency builds with it; checked on {tool}");
+        Ok(())
+    } else {
+        Err(format!(
+            "the MSRV {msrv} does not hold:\n  {}",
+            too_new.join("\n  ")
+        ))
+    }
+}
+
+/// `cargo deny check licenses bans sources`, installing cargo-deny first when it is missing.
+fn cargo_deny() -> Result<(), String> {
+    let have = cargo()
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        eprintln!(
+            "xtask: cargo-deny is missing: installing it from crates.io (a few minutes, once)"
+        );
+        let mut c = cargo();
+        c.args(["install", "cargo-deny", "--locked"]);
+        step("cargo install cargo-deny", c)?;
+    }
+    let mut c = cargo();
+    c.args(["deny", "--offline", "check", "licenses", "bans", "sources"]);
+    step("cargo deny check licenses bans sources", c)
 }
 
 fn gen_docs() -> Result<(), String> {
