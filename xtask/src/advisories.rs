@@ -99,10 +99,10 @@ pub fn locked_packages(lock: &str) -> Vec<(String, String)> {
             name = None;
         } else if let Some(v) = line.strip_prefix("name = ") {
             name = Some(v.trim_matches('"').to_string());
-        } else if let Some(v) = line.strip_prefix("version = ") {
-            if let Some(n) = name.take() {
-                out.push((n, v.trim_matches('"').to_string()));
-            }
+        } else if let Some(v) = line.strip_prefix("version = ")
+            && let Some(n) = name.take()
+        {
+            out.push((n, v.trim_matches('"').to_string()));
         }
     }
     out
