@@ -32,6 +32,8 @@ pub mod catalog;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod init;
 pub mod lint;
 pub mod model;

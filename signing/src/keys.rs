@@ -128,6 +128,73 @@ struct CipherJson {
     nonce: String,
 }
 
+/// An encrypted private key document, decoded and checked, before the (costly) key derivation.
+pub(crate) struct Sealed {
+    params: scrypt::Params,
+    salt: Vec<u8>,
+    nonce: Vec<u8>,
+    ciphertext: Vec<u8>,
+}
+
+impl Sealed {
+    /// Decodes the PEM block and its JSON document, checking every parameter.
+    pub(crate) fn decode(pem: &[u8]) -> Result<Sealed> {
+        let block = pem::decode(pem, "private key", PRIVATE_LABELS)?;
+        let doc: EncryptedKey = serde_json::from_slice(&block.body)
+            .map_err(|e| Error::key_json(format!("the PEM body is not the expected JSON: {e}")))?;
+        if doc.kdf.name != KDF_NAME {
+            return Err(Error::UnsupportedEncryption {
+                what: "kdf",
+                found: doc.kdf.name,
+                expected: KDF_NAME,
+            });
+        }
+        if doc.cipher.name != CIPHER_NAME {
+            return Err(Error::UnsupportedEncryption {
+                what: "cipher",
+                found: doc.cipher.name,
+                expected: CIPHER_NAME,
+            });
+        }
+        let params = ScryptParams {
+            n: doc.kdf.params.n,
+            r: doc.kdf.params.r,
+            p: doc.kdf.params.p,
+        }
+        .to_scrypt()?;
+        let salt = b64::decode(&doc.kdf.salt).map_err(|detail| Error::Base64 {
+            field: "kdf.salt",
+            detail,
+        })?;
+        if salt.is_empty() || salt.len() > MAX_SALT_LEN {
+            return Err(Error::key_json(format!(
+                "`kdf.salt` has {} bytes, expected 1 to {MAX_SALT_LEN} (cosign writes {SALT_LEN})",
+                salt.len()
+            )));
+        }
+        let nonce = b64::decode(&doc.cipher.nonce).map_err(|detail| Error::Base64 {
+            field: "cipher.nonce",
+            detail,
+        })?;
+        if nonce.len() != 24 {
+            return Err(Error::key_json(format!(
+                "`cipher.nonce` has {} bytes, expected 24",
+                nonce.len()
+            )));
+        }
+        let ciphertext = b64::decode(&doc.ciphertext).map_err(|detail| Error::Base64 {
+            field: "ciphertext",
+            detail,
+        })?;
+        Ok(Sealed {
+            params,
+            salt,
+            nonce,
+            ciphertext,
+        })
+    }
+}
+
 /// An ECDSA P-256 private key that signs (cosign's default key type).
 ///
 /// `Debug` shows only the public key's id; the secret scalar is wiped when dropped.
@@ -181,56 +248,13 @@ impl Signer {
     /// Reads a cosign encrypted private key (`ENCRYPTED SIGSTORE PRIVATE KEY` or
     /// `ENCRYPTED COSIGN PRIVATE KEY` PEM) with its password.
     pub fn from_encrypted_pem(pem: &[u8], password: &[u8]) -> Result<Self> {
-        let block = pem::decode(pem, "private key", PRIVATE_LABELS)?;
-        let doc: EncryptedKey = serde_json::from_slice(&block.body)
-            .map_err(|e| Error::key_json(format!("the PEM body is not the expected JSON: {e}")))?;
-        if doc.kdf.name != KDF_NAME {
-            return Err(Error::UnsupportedEncryption {
-                what: "kdf",
-                found: doc.kdf.name,
-                expected: KDF_NAME,
-            });
-        }
-        if doc.cipher.name != CIPHER_NAME {
-            return Err(Error::UnsupportedEncryption {
-                what: "cipher",
-                found: doc.cipher.name,
-                expected: CIPHER_NAME,
-            });
-        }
-        let params = ScryptParams {
-            n: doc.kdf.params.n,
-            r: doc.kdf.params.r,
-            p: doc.kdf.params.p,
-        }
-        .to_scrypt()?;
-        let salt = b64::decode(&doc.kdf.salt).map_err(|detail| Error::Base64 {
-            field: "kdf.salt",
-            detail,
-        })?;
-        if salt.is_empty() || salt.len() > MAX_SALT_LEN {
-            return Err(Error::key_json(format!(
-                "`kdf.salt` has {} bytes, expected 1 to {MAX_SALT_LEN} (cosign writes {SALT_LEN})",
-                salt.len()
-            )));
-        }
-        let nonce = b64::decode(&doc.cipher.nonce).map_err(|detail| Error::Base64 {
-            field: "cipher.nonce",
-            detail,
-        })?;
-        if nonce.len() != 24 {
-            return Err(Error::key_json(format!(
-                "`cipher.nonce` has {} bytes, expected 24",
-                nonce.len()
-            )));
-        }
-        let ciphertext = b64::decode(&doc.ciphertext).map_err(|detail| Error::Base64 {
-            field: "ciphertext",
-            detail,
-        })?;
-        let key = derive_key(password, &salt, &params)?;
+        let sealed = Sealed::decode(pem)?;
+        let key = derive_key(password, &sealed.salt, &sealed.params)?;
         let plaintext = XSalsa20Poly1305::new(&key)
-            .decrypt(Nonce::from_slice(&nonce), ciphertext.as_slice())
+            .decrypt(
+                Nonce::from_slice(&sealed.nonce),
+                sealed.ciphertext.as_slice(),
+            )
             .map(Zeroizing::new)
             .map_err(|_| Error::WrongPassword)?;
         Self::from_pkcs8_der(&plaintext)

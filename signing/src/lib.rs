@@ -33,6 +33,8 @@ mod b64;
 pub mod bundle;
 pub mod dsse;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod intoto;
 mod keys;
 mod pem;

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 mod advisories;
 mod bench;
+mod fuzz;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         "test" => test(&rest),
         "bench" => bench::run(&root(), &rest),
         "gen" => gen_docs(),
+        "fuzz" => fuzz::run(&root(), &rest),
         "deps" => lock_is_clear()
             .and_then(|()| msrv_holds())
             .and_then(|()| cargo_deny()),
@@ -45,6 +47,8 @@ tasks:
                      dependency-tree check, all tests (--quick: tests only)
   bench [AREA…]      benchmarks side by side with the peer tools (areas: validate)
   deps               Cargo.lock against known advisories, the MSRV, cargo deny
+  fuzz [--time S] [TARGET…]
+                     coverage-guided fuzzing (libFuzzer via cargo-fuzz), S seconds per target
   gen                man pages and shell completions into target/dist";
 
 /// The workspace root.
@@ -60,7 +64,7 @@ fn cargo() -> Command {
     c
 }
 
-fn step(name: &str, mut cmd: Command) -> Result<(), String> {
+pub(crate) fn step(name: &str, mut cmd: Command) -> Result<(), String> {
     eprintln!("xtask: == {name}");
     let t = Instant::now();
     let status = cmd
