@@ -473,3 +473,286 @@ fn interop_with_a_real_registry() {
     drop(reg);
     eprintln!("registry interop passed in {:.0?}", started.elapsed());
 }
+
+// ---- faults: a registry killed mid-upload, retries exhausted, a corrupted blob -------------
+
+/// Copies a folder tree.
+fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.unwrap();
+        let dest = to.join(e.path().strip_prefix(from).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// Bytes that do not compress (xorshift), so the chart layer is as large as the files.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A copy of the postgres Blueprint whose chart carries `files` files of 4 MiB of noise.
+fn large_blueprint(dir: &Path, files: usize) -> PathBuf {
+    let bp = dir.join("large");
+    copy_tree(&blueprint(), &bp);
+    let f = bp.join("chart/files");
+    std::fs::create_dir_all(&f).unwrap();
+    for i in 0..files {
+        std::fs::write(
+            f.join(format!("blob-{i}.bin")),
+            noise(i as u64 + 7, 4 << 20),
+        )
+        .unwrap();
+    }
+    bp
+}
+
+/// A TCP proxy in front of the registry that counts the bytes sent to it and, once, runs a
+/// callback when they pass a threshold (to kill the registry in the middle of an upload).
+struct Proxy {
+    port: u16,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    fired: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+type Trigger = std::sync::Arc<std::sync::Mutex<Option<(u64, Box<dyn FnOnce() + Send>)>>>;
+
+impl Proxy {
+    fn start(upstream: u16, trigger: Trigger) -> Proxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = Arc::new(AtomicU64::new(0));
+        let fired = Arc::new(AtomicBool::new(false));
+        let (s, f) = (sent.clone(), fired.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    drop(client); // the registry is down: the connection closes at once
+                    continue;
+                };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut &s2, &mut &c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Both);
+                });
+                let (s, f, trigger) = (s.clone(), f.clone(), trigger.clone());
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    let mut buf = vec![0u8; 64 << 10];
+                    let (mut client, mut server) = (client, server);
+                    loop {
+                        let n = match client.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        let total = s.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+                        let mut t = trigger.lock().unwrap();
+                        if t.as_ref().is_some_and(|(at, _)| total >= *at) {
+                            let (_, run) = t.take().unwrap();
+                            f.store(true, Ordering::SeqCst);
+                            drop(t);
+                            run();
+                        }
+                    }
+                    let _ = server.shutdown(std::net::Shutdown::Both);
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        Proxy { port, sent, fired }
+    }
+}
+
+/// A registry process started by the test on the state and port of a `registry.sh` one;
+/// killed on drop.
+struct Restarted(std::sync::Arc<std::sync::Mutex<Option<std::process::Child>>>);
+
+impl Drop for Restarted {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.lock().unwrap().take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn kill_pid(pid: &str) {
+    let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+}
+
+fn wait_for_port(port: u16) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the restarted registry does not listen on {port}");
+}
+
+#[test]
+fn registry_faults() {
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let interop = shared.join("interop");
+    let work = tempfile::tempdir().unwrap();
+    let docker = work.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let Some(reg) = Reg::start(&interop, &[]) else {
+        return;
+    };
+    let restarted = Restarted(Default::default());
+    let state = reg.state.path().join("registry");
+    let port: u16 = reg.host().rsplit(':').next().unwrap().parse().unwrap();
+
+    // ---- killed mid-upload, restarted on the same storage and port: the push retries -------
+    let bp = large_blueprint(work.path(), 12);
+    let bp = bp.to_str().unwrap();
+    let d = json(&ok(
+        bpkit(&docker, &["digest", bp, "-o", "json"], None),
+        "digest large",
+    ));
+    let digest = d["digest"].as_str().unwrap().to_string();
+    let trigger: Trigger = Default::default();
+    let proxy = Proxy::start(port, trigger.clone());
+    {
+        let (state, child) = (state.clone(), restarted.0.clone());
+        *trigger.lock().unwrap() = Some((
+            20 << 20,
+            Box::new(move || {
+                kill_pid(&std::fs::read_to_string(state.join("registry.pid")).unwrap());
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let log = std::fs::File::create(state.join("restarted.log")).unwrap();
+                let c = Command::new("docker-registry")
+                    .arg("serve")
+                    .arg(state.join("config.yml"))
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().unwrap())
+                    .stderr(log)
+                    .spawn()
+                    .unwrap();
+                *child.lock().unwrap() = Some(c);
+                wait_for_port(port);
+            }),
+        ));
+    }
+    let via = format!("127.0.0.1:{}/bp/large:1.6.1", proxy.port);
+    let push = json(&ok(
+        bpkit(
+            &docker,
+            &["push", bp, &via, "--retries", "6", "-o", "json"],
+            None,
+        ),
+        "push through a registry restart",
+    ));
+    assert!(
+        proxy.fired.load(std::sync::atomic::Ordering::SeqCst),
+        "the registry was not killed"
+    );
+    assert_eq!(push["digest"], digest.as_str(), "{push}");
+    // the 48 MiB layer was sent again after the restart
+    let sent = proxy.sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(sent > (48 << 20) + (20 << 20), "only {sent} bytes sent");
+    // and the registry that came back has it all: pull it and compare a file
+    let out = work.path().join("large-pulled");
+    ok(
+        bpkit(
+            &docker,
+            &["pull", &via, "--dir", out.to_str().unwrap()],
+            None,
+        ),
+        "pull after restart",
+    );
+    let back = std::fs::read(out.join("chart/files/blob-11.bin")).unwrap();
+    assert!(back == noise(18, 4 << 20), "pulled file differs");
+
+    // ---- a corrupted blob: digest mismatch detected, nothing written ------------------------
+    let small = blueprint();
+    let small = small.to_str().unwrap();
+    let target = format!("{}/bp/corrupt:1.6.1", reg.host());
+    ok(
+        bpkit(&docker, &["push", small, &target], None),
+        "push small",
+    );
+    let ins = json(&ok(
+        bpkit(&docker, &["inspect", &target, "-o", "json"], None),
+        "inspect small",
+    ));
+    let layer = ins["layers"][0]["digest"].as_str().unwrap().to_string();
+    let hex = &layer["sha256:".len()..];
+    let blob = state.join(format!(
+        "data/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+        &hex[..2]
+    ));
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    let dest = work.path().join("corrupt-pulled");
+    let (code, _, err) = bpkit(
+        &docker,
+        &["pull", &target, "--dir", dest.to_str().unwrap()],
+        None,
+    );
+    eprintln!("corrupted blob: {err}");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("does not match") || err.contains("digest"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&layer),
+        "the error does not name the blob: {err}"
+    );
+    assert!(
+        !dest.exists(),
+        "a corrupted pull wrote `{}`",
+        dest.display()
+    );
+
+    // ---- the registry stays down: retries run out, with a clear error ------------------------
+    drop(restarted);
+    let (code, _, err) = bpkit(
+        &docker,
+        &[
+            "pull",
+            &via,
+            "--retries",
+            "2",
+            "--dir",
+            dest.to_str().unwrap(),
+        ],
+        None,
+    );
+    eprintln!("registry down: {err}");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot reach the registry `127.0.0.1:{}`",
+            proxy.port
+        )) && err.contains("gave up after 3 attempts")
+            && err.contains("--retries"),
+        "{err}"
+    );
+    assert!(!dest.exists());
+}

@@ -174,6 +174,10 @@ pub struct RegistryOptions {
     /// How many times to retry a request that failed with a 5xx, a 429 or a timeout
     /// (default 0 here; the CLI uses 3).
     pub retries: u32,
+    /// Upload each blob in one `PUT` instead of 4 MiB `PATCH` chunks (chunks are the default:
+    /// registries and proxies that cap request bodies accept them, and on a local registry
+    /// they measured no slower).
+    pub monolithic_upload: bool,
 }
 
 /// How to push.
@@ -205,6 +209,8 @@ pub struct Registry {
     certs: Vec<Certificate>,
     /// One client per host, with its protocol settled.
     clients: std::sync::Mutex<Vec<(String, std::sync::Arc<Client>, RegistryAuth)>>,
+    /// Requests retried so far.
+    retried: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for Registry {
@@ -263,16 +269,68 @@ fn is_certificate_error(text: &str) -> bool {
     t.contains("certificate") || t.contains("unknownissuer") || t.contains("notvalidforname")
 }
 
-/// Whether an error is worth retrying: a 5xx or 429 answer, or a timeout.
+/// Whether an error is worth retrying: a 5xx or 429 answer (or a `TOOMANYREQUESTS` error
+/// body), a timeout, or a connection that failed or broke off (a registry restarting). Every
+/// request bpkit retries is idempotent: lookups, downloads, uploads of content-addressed blobs
+/// (a new upload session each time) and manifest uploads.
 fn retryable(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|x| format!("{:?}", x.code) == "Toomanyrequests"),
         OciDistributionError::RequestError(r) => {
             r.is_timeout()
+                || r.is_connect()
+                || r.is_request()
+                || r.is_body()
                 || r.status()
                     .is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
         }
+        OciDistributionError::IoError(io) => io.to_string() != CAPPED,
         _ => false,
+    }
+}
+
+/// The wait before retry number `attempt` (0 for the first retry): 500 ms, doubled each time,
+/// at most 8 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500u64 << attempt.min(4))
+}
+
+/// Says on an error that it is the last of several attempts.
+fn gave_up(e: RegistryError, attempts: u32) -> RegistryError {
+    if attempts < 2 {
+        return e;
+    }
+    let note = format!("gave up after {attempts} attempts");
+    match e {
+        RegistryError::Network {
+            host,
+            message,
+            help,
+        } => RegistryError::Network {
+            host,
+            message: format!("{message} ({note})"),
+            help: Some(help.map_or_else(
+                || {
+                    "the registry may be down or restarting: try again later, or raise `--retries`"
+                        .to_string()
+                },
+                |h| format!("{h}; or raise `--retries`"),
+            )),
+        },
+        RegistryError::Refused {
+            host,
+            action,
+            message,
+        } => RegistryError::Refused {
+            host,
+            action,
+            message: format!("{message} ({note})"),
+        },
+        other => other,
     }
 }
 
@@ -312,6 +370,7 @@ impl Registry {
             rt,
             certs,
             clients: std::sync::Mutex::new(Vec::new()),
+            retried: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -323,6 +382,7 @@ impl Registry {
             read_timeout: Some(Duration::from_secs(120)),
             platform_resolver: None,
             user_agent: concat!("bpkit/", env!("CARGO_PKG_VERSION")),
+            use_monolithic_push: self.opts.monolithic_upload,
             ..ClientConfig::default()
         };
         Client::try_from(config).map_err(|e| RegistryError::Network {
@@ -388,8 +448,8 @@ impl Registry {
         Ok((client, auth))
     }
 
-    /// Runs `op` with retries on 5xx, 429 and timeouts (exponential backoff from 500 ms,
-    /// at most 8 s a wait).
+    /// Runs `op` with up to `retries` retries on 5xx, 429, timeouts and broken connections
+    /// (exponential [`backoff`]); the last error says how many attempts were made.
     fn call<T, F, Fut>(&self, r: &Reference, action: &str, mut op: F) -> Result<T, RegistryError>
     where
         F: FnMut() -> Fut,
@@ -400,13 +460,23 @@ impl Registry {
             match self.rt.block_on(op()) {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < self.opts.retries && retryable(&e) => {
-                    let wait = Duration::from_millis(500u64 << attempt.min(4));
-                    std::thread::sleep(wait);
+                    std::thread::sleep(backoff(attempt));
                     attempt += 1;
+                    self.retried
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                Err(e) => return Err(self.classify(r, action, e)),
+                Err(e) => {
+                    let tried = retryable(&e);
+                    let e = self.classify(r, action, e);
+                    return Err(if tried { gave_up(e, attempt + 1) } else { e });
+                }
             }
         }
+    }
+
+    /// How many requests were retried so far on this connection.
+    pub fn retries_made(&self) -> u32 {
+        self.retried.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn classify(&self, r: &Reference, action: &str, e: OciDistributionError) -> RegistryError {
@@ -695,8 +765,10 @@ impl Registry {
             match res {
                 Ok(()) => return Ok(w.buf),
                 Err(e) if attempt < self.opts.retries && retryable(&e) => {
-                    std::thread::sleep(Duration::from_millis(500u64 << attempt.min(4)));
+                    std::thread::sleep(backoff(attempt));
                     attempt += 1;
+                    self.retried
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(OciDistributionError::IoError(io)) if io.to_string() == CAPPED => {
                     return Err(OciError::SizeMismatch {
@@ -706,7 +778,24 @@ impl Registry {
                     }
                     .into());
                 }
-                Err(e) => return Err(self.classify(r, "a blob download", e)),
+                Err(OciDistributionError::DigestError(x)) => {
+                    return Err(OciError::DigestMismatch {
+                        what: format!("blob `{}` of `{r}`", d.digest),
+                        expected: d.digest.to_string(),
+                        actual: match x {
+                            oci_client::errors::DigestError::VerificationError {
+                                actual, ..
+                            } => actual,
+                            other => other.to_string(),
+                        },
+                    }
+                    .into());
+                }
+                Err(e) => {
+                    let tried = retryable(&e);
+                    let e = self.classify(r, "a blob download", e);
+                    return Err(if tried { gave_up(e, attempt + 1) } else { e });
+                }
             }
         }
     }
