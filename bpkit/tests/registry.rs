@@ -756,3 +756,144 @@ fn registry_faults() {
     );
     assert!(!dest.exists());
 }
+
+// ---- umbrella charts: `oci://` dependencies vendored from a real registry --------------------
+
+fn lock_of(chart: &Path) -> Value {
+    json(&std::fs::read_to_string(chart.join("charts.lock")).unwrap())
+}
+
+#[test]
+fn umbrella_vendoring() {
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let docker = work.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let Some(reg) = Reg::start(&shared.join("interop"), &[]) else {
+        return;
+    };
+    let h = reg.host().to_string();
+    // the sub-chart: a Blueprint pushed with bpkit
+    let sub = Path::new(env!("CARGO_MANIFEST_DIR")).join("../blueprints/valkey");
+    let pushed = json(&ok(
+        bpkit(
+            &docker,
+            &[
+                "push",
+                sub.to_str().unwrap(),
+                &format!("oci://{h}/charts/bp-valkey"),
+                "-o",
+                "json",
+            ],
+            None,
+        ),
+        "push sub-chart",
+    ));
+    let sub_digest = pushed["digest"].as_str().unwrap().to_string();
+    let ins = json(&ok(
+        bpkit(
+            &docker,
+            &[
+                "inspect",
+                &format!("{h}/charts/bp-valkey:2.1.0"),
+                "-o",
+                "json",
+            ],
+            None,
+        ),
+        "inspect sub-chart",
+    ));
+    let chart_digest = ins["layers"][0]["digest"].as_str().unwrap().to_string();
+
+    // the umbrella: the postgres chart with the sub-chart as a dependency
+    let umbrella = work.path().join("umbrella");
+    copy_tree(&blueprint(), &umbrella);
+    let chart = umbrella.join("chart");
+    let mut cy = std::fs::read_to_string(chart.join("Chart.yaml")).unwrap();
+    cy.push_str(&format!(
+        "dependencies:\n  - name: bp-valkey\n    version: 2.1.0\n    repository: oci://{h}/charts\n"
+    ));
+    std::fs::write(chart.join("Chart.yaml"), cy).unwrap();
+    let u = umbrella.to_str().unwrap();
+    let out = work.path().join("umbrella.tgz");
+    let o = out.to_str().unwrap();
+
+    // without `--vendor`: a hollow chart, refused offline with the fix named
+    let (code, _, err) = bpkit(&docker, &["package", u, "--out", o], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("`bp-valkey` 2.1.0")
+            && err.contains("not vendored")
+            && err.contains("--vendor"),
+        "{err}"
+    );
+
+    // with `--vendor`: pulled, verified, written, locked; then packaged with it
+    let rec = json(&ok(
+        bpkit(
+            &docker,
+            &["package", u, "--vendor", "--out", o, "-o", "json"],
+            None,
+        ),
+        "package --vendor",
+    ));
+    let vendored = chart.join("charts/bp-valkey-2.1.0.tgz");
+    let bytes = std::fs::read(&vendored).unwrap();
+    assert_eq!(bpkit::oci::Digest::of(&bytes).to_string(), chart_digest);
+    let lock = lock_of(&chart);
+    assert_eq!(lock["dependencies"][0]["manifest"], sub_digest.as_str());
+    assert_eq!(lock["dependencies"][0]["chart"], chart_digest.as_str());
+    assert_eq!(
+        lock["dependencies"][0]["repository"],
+        format!("oci://{h}/charts").as_str()
+    );
+    // the umbrella archive carries the sub-chart
+    let tgz = std::fs::read(&out).unwrap();
+    let mut names = Vec::new();
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&tgz[..]));
+    for e in ar.entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().display().to_string());
+    }
+    assert!(
+        names.contains(&"bp-postgres/charts/bp-valkey-2.1.0.tgz".to_string()),
+        "{names:?}"
+    );
+    // packaging again needs no registry and gives the same digest
+    let again = json(&ok(
+        bpkit(&docker, &["digest", u, "-o", "json"], None),
+        "digest umbrella",
+    ));
+    assert_eq!(again["digest"], rec["digest"]);
+
+    // the lock pins the chart: a tampered archive is refused offline
+    std::fs::write(&vendored, b"tampered").unwrap();
+    let (code, _, err) = bpkit(&docker, &["package", u, "--out", o], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("charts.lock") && err.contains(&chart_digest),
+        "{err}"
+    );
+    // ... and so is different content pulled for a locked dependency
+    std::fs::remove_file(&vendored).unwrap();
+    let mut l = lock_of(&chart);
+    l["dependencies"][0]["chart"] = Value::from(bpkit::oci::Digest::of(b"x").to_string());
+    std::fs::write(chart.join("charts.lock"), l.to_string()).unwrap();
+    let (code, _, err) = bpkit(&docker, &["package", u, "--vendor", "--out", o], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("pins") && err.contains(&chart_digest), "{err}");
+    assert!(!vendored.exists());
+
+    // the registry gone: a clear error, nothing written
+    drop(reg);
+    let (code, _, err) = bpkit(&docker, &["package", u, "--vendor", "--out", o], None);
+    eprintln!("vendoring offline: {err}");
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("cannot vendor dependency `bp-valkey`") && err.contains("needs the registry"),
+        "{err}"
+    );
+    assert!(!vendored.exists());
+}

@@ -34,6 +34,9 @@ pub struct RegistryArgs {
     /// broken connection (waits 0.5 s, 1 s, 2 s, … at most 8 s).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
+    /// Upload each blob in one request instead of 4 MiB chunks.
+    #[arg(long)]
+    pub monolithic_upload: bool,
 }
 
 /// Where an artifact is.
@@ -106,6 +109,7 @@ pub fn connect(a: &RegistryArgs, p: &Printer) -> Result<Registry, Exit> {
         ca_files: a.ca_file.clone(),
         credentials,
         retries: a.retries,
+        monolithic_upload: a.monolithic_upload,
         ..RegistryOptions::default()
     })
     .map_err(|e| fail(p, &e))
@@ -488,6 +492,7 @@ pub fn login(a: &LoginArgs, p: &Printer) -> Exit {
         username: Some(a.username.clone()),
         password_stdin: true,
         retries: 3,
+        monolithic_upload: false,
     };
     let password = match read_password(p) {
         Ok(x) => x,

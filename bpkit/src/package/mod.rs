@@ -22,6 +22,7 @@ pub mod archive;
 pub mod helm;
 pub mod ignore;
 mod unpack;
+pub mod vendor;
 mod walk;
 
 use std::collections::BTreeMap;
@@ -319,6 +320,16 @@ pub enum PackageError {
         /// The epoch given.
         epoch: u64,
     },
+    /// A sub-chart that is not vendored, does not match the lock, or cannot be fetched.
+    #[error("{message}")]
+    #[diagnostic(code(bpkit::package::vendor))]
+    Vendor {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        #[help]
+        help: Option<String>,
+    },
     /// Assembling the OCI artifact failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -471,6 +482,7 @@ pub fn package(dir: &Path, opts: &PackageOptions) -> Result<Artifact, PackageErr
                     });
                 }
             };
+            vendor::check(&chart_dir)?;
             let chart_doc =
                 helm::load(&cy_name, &read(&cy_path)?).map_err(|f| PackageError::Chart {
                     file: cy_name.clone(),
