@@ -897,3 +897,152 @@ fn umbrella_vendoring() {
     );
     assert!(!vendored.exists());
 }
+
+// ---- a catalog served by the registry ---------------------------------------------------------
+
+fn log_count(reg: &Reg, needle: &str) -> usize {
+    let log = std::fs::read_to_string(reg.state.path().join("registry/registry.log")).unwrap();
+    log.lines()
+        .filter(|l| l.contains("\"GET /v2/") && l.contains(needle))
+        .count()
+}
+
+#[test]
+fn catalog_from_registry() {
+    use bpkit::catalog::OciCatalog;
+    use bpkit::oci::registry::{Registry, RegistryOptions};
+    use bpkit::resolve::Catalog;
+    use bpkit::version::Version;
+
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let docker = work.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let Some(reg) = Reg::start(&shared.join("interop"), &[]) else {
+        return;
+    };
+    let h = reg.host().to_string();
+    let pg = blueprint();
+    let pg = pg.to_str().unwrap();
+    let vk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../blueprints/valkey");
+    let vk = vk.to_str().unwrap();
+    let pushed = |bp: &str, to: &str| {
+        json(&ok(
+            bpkit(&docker, &["push", bp, to, "-o", "json"], None),
+            "push",
+        ))["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let pg_digest = pushed(pg, &format!("{h}/bp/bp-postgres"));
+    pushed(pg, &format!("{h}/bp/bp-postgres:latest"));
+    pushed(vk, &format!("{h}/bp/bp-valkey"));
+    pushed(pg, &format!("{h}/bp/bp-valkey:9.0.0"));
+    pushed(vk, &format!("{h}/elsewhere/bp-other"));
+
+    let ins = json(&ok(
+        bpkit(
+            &docker,
+            &[
+                "inspect",
+                &format!("{h}/bp/bp-postgres:1.6.1"),
+                "-o",
+                "json",
+            ],
+            None,
+        ),
+        "inspect",
+    ));
+    let chart_layer = ins["layers"][0]["digest"].as_str().unwrap().to_string();
+    let bp_layer = ins["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["mediaType"] == "application/vnd.openova.catalyst.blueprint.v1+yaml")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let open = |names: Vec<String>| {
+        let registry = Registry::new(RegistryOptions {
+            docker_config: Some(work.path().join("none.json")),
+            retries: 1,
+            ..RegistryOptions::default()
+        })
+        .unwrap();
+        OciCatalog::open(
+            registry,
+            &format!("oci://{h}/bp"),
+            names,
+            Some(work.path().join("cache")),
+        )
+        .unwrap()
+    };
+    let cat = open(Vec::new());
+    // names from the registry's `_catalog` under the prefix
+    assert_eq!(cat.names().unwrap(), vec!["bp-postgres", "bp-valkey"]);
+    // versions from the tags: semantic versions only, ascending
+    let v161 = Version::parse_strict("1.6.1").unwrap();
+    assert_eq!(cat.versions("bp-postgres").unwrap(), vec![v161.clone()]);
+    assert_eq!(
+        cat.versions("bp-valkey").unwrap(),
+        vec![
+            Version::parse_strict("2.1.0").unwrap(),
+            Version::parse_strict("9.0.0").unwrap()
+        ]
+    );
+    assert!(cat.versions("bp-missing").unwrap().is_empty());
+    // the Blueprint layer alone is fetched, then cached on disk by digest
+    let before = log_count(&reg, &bp_layer);
+    let chart_before = log_count(&reg, &chart_layer);
+    let bp = cat.get("bp-postgres", &v161).unwrap();
+    assert_eq!(bp.name(), "bp-postgres");
+    assert_eq!(bp.version(), "1.6.1");
+    assert_eq!(log_count(&reg, &bp_layer), before + 1);
+    assert_eq!(
+        log_count(&reg, &chart_layer),
+        chart_before,
+        "the chart was downloaded"
+    );
+    let cached = work
+        .path()
+        .join("cache/blobs/sha256")
+        .join(&bp_layer["sha256:".len()..]);
+    assert!(cached.is_file());
+    assert_eq!(cat.digest("bp-postgres", &v161).unwrap(), pg_digest);
+    assert_eq!(
+        cat.source("bp-postgres", &v161),
+        format!("oci://{h}/bp/bp-postgres:1.6.1")
+    );
+    // a second catalog (a later run) reads the layer from the cache
+    let again = open(vec!["bp-postgres".into()]);
+    assert_eq!(again.names().unwrap(), vec!["bp-postgres"]);
+    assert_eq!(
+        again.get("bp-postgres", &v161).unwrap().name(),
+        "bp-postgres"
+    );
+    assert_eq!(
+        log_count(&reg, &bp_layer),
+        before + 1,
+        "the cache was not used"
+    );
+    // a tag whose artifact holds another Blueprint is refused, naming both
+    let e = cat
+        .get("bp-valkey", &Version::parse_strict("9.0.0").unwrap())
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("holds `bp-postgres` 1.6.1, not `bp-valkey` 9.0.0"),
+        "{e}"
+    );
+    // an unknown version
+    let e = cat
+        .get("bp-postgres", &Version::parse_strict("3.0.0").unwrap())
+        .unwrap_err();
+    assert!(e.to_string().contains("is not in the catalog"), "{e}");
+}

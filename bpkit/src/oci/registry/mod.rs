@@ -10,6 +10,7 @@
 //! speak TLS, as Docker and ORAS do.
 
 mod credentials;
+mod fetch;
 mod reference;
 
 use std::collections::BTreeSet;
