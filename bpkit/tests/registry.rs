@@ -93,6 +93,7 @@ fn bpkit(docker: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, Str
         .arg(env!("CARGO_BIN_EXE_bpkit"))
         .args(args)
         .env("DOCKER_CONFIG", docker)
+        .env("XDG_CACHE_HOME", docker.join("cache"))
         .env("NO_COLOR", "1")
         .env_remove("SOURCE_DATE_EPOCH")
         .stdin(if stdin.is_some() {
@@ -1039,6 +1040,34 @@ fn catalog_from_registry() {
         e.to_string()
             .contains("holds `bp-postgres` 1.6.1, not `bp-valkey` 9.0.0"),
         "{e}"
+    );
+    // `bpkit plan --catalog oci://HOST/PREFIX` resolves against the registry
+    let plan = ok(
+        bpkit(
+            &docker,
+            &[
+                "plan",
+                "bp-postgres",
+                "--catalog",
+                &format!("oci://{h}/bp"),
+                "--partial",
+                "--no-lock",
+                "-o",
+                "json",
+            ],
+            None,
+        ),
+        "plan against the registry",
+    );
+    assert!(
+        plan.contains("\"bp-postgres\"") && plan.contains("1.6.1"),
+        "{plan}"
+    );
+    assert!(
+        docker
+            .join("cache/bpkit/blobs/sha256")
+            .join(&bp_layer["sha256:".len()..])
+            .is_file()
     );
     // an unknown version
     let e = cat

@@ -34,9 +34,10 @@ pub struct RegistryArgs {
     /// broken connection (waits 0.5 s, 1 s, 2 s, … at most 8 s).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
-    /// Upload each blob in one request instead of 4 MiB chunks.
+    /// Upload blobs in 4 MiB chunks instead of one request each (for registries or proxies
+    /// that cap request bodies).
     #[arg(long)]
-    pub monolithic_upload: bool,
+    pub chunked_upload: bool,
 }
 
 /// Where an artifact is.
@@ -109,7 +110,7 @@ pub fn connect(a: &RegistryArgs, p: &Printer) -> Result<Registry, Exit> {
         ca_files: a.ca_file.clone(),
         credentials,
         retries: a.retries,
-        monolithic_upload: a.monolithic_upload,
+        chunked_upload: a.chunked_upload,
         ..RegistryOptions::default()
     })
     .map_err(|e| fail(p, &e))
@@ -492,7 +493,7 @@ pub fn login(a: &LoginArgs, p: &Printer) -> Exit {
         username: Some(a.username.clone()),
         password_stdin: true,
         retries: 3,
-        monolithic_upload: false,
+        chunked_upload: false,
     };
     let password = match read_password(p) {
         Ok(x) => x,

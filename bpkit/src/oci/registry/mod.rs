@@ -175,10 +175,10 @@ pub struct RegistryOptions {
     /// How many times to retry a request that failed with a 5xx, a 429 or a timeout
     /// (default 0 here; the CLI uses 3).
     pub retries: u32,
-    /// Upload each blob in one `PUT` instead of 4 MiB `PATCH` chunks (chunks are the default:
-    /// registries and proxies that cap request bodies accept them, and on a local registry
-    /// they measured no slower).
-    pub monolithic_upload: bool,
+    /// Upload blobs in 4 MiB `PATCH` chunks (for registries or proxies that cap request
+    /// bodies) instead of one `PUT` a blob, the default: on a local registry one `PUT` pushed
+    /// 50 MB in 1.0 s against 1.4 s in chunks (`cargo xtask bench oci`).
+    pub chunked_upload: bool,
 }
 
 /// How to push.
@@ -383,7 +383,7 @@ impl Registry {
             read_timeout: Some(Duration::from_secs(120)),
             platform_resolver: None,
             user_agent: concat!("bpkit/", env!("CARGO_PKG_VERSION")),
-            use_monolithic_push: self.opts.monolithic_upload,
+            use_monolithic_push: !self.opts.chunked_upload,
             ..ClientConfig::default()
         };
         Client::try_from(config).map_err(|e| RegistryError::Network {
