@@ -25,8 +25,11 @@ pub struct OciCatalog {
     names: Vec<String>,
     cache: Option<PathBuf>,
     tags: Mutex<BTreeMap<String, BTreeMap<Version, String>>>,
-    loaded: Mutex<BTreeMap<(String, Version), (Arc<Blueprint>, Digest)>>,
+    loaded: Mutex<BTreeMap<(String, Version), Loaded>>,
 }
+
+/// A Blueprint read from the registry, with its artifact's manifest digest.
+type Loaded = (Arc<Blueprint>, Digest);
 
 impl std::fmt::Debug for OciCatalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
