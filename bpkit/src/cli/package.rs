@@ -56,6 +56,7 @@ pub(crate) fn options(b: &BuildArgs) -> Result<PackageOptions, String> {
     let mut opts = PackageOptions {
         source: b.source.clone(),
         revision: b.revision.clone(),
+        require_vendored: true,
         ..PackageOptions::default()
     };
     if let Some(v) = std::env::var_os(SOURCE_DATE_EPOCH) {

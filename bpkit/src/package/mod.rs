@@ -76,6 +76,10 @@ pub struct PackageOptions {
     pub source: Option<String>,
     /// The source revision, e.g. a commit (`org.opencontainers.image.revision`).
     pub revision: Option<String>,
+    /// Refuse a chart whose `Chart.yaml` dependencies are not all vendored under `charts/`
+    /// (the `hollow-chart` rule; the CLI sets it). Archives pinned in `charts.lock` are
+    /// checked against their digests either way.
+    pub require_vendored: bool,
     /// Size limits.
     pub limits: Limits,
 }
@@ -86,6 +90,7 @@ impl Default for PackageOptions {
             epoch: DEFAULT_EPOCH,
             source: None,
             revision: None,
+            require_vendored: false,
             limits: Limits::default(),
         }
     }
@@ -482,7 +487,7 @@ pub fn package(dir: &Path, opts: &PackageOptions) -> Result<Artifact, PackageErr
                     });
                 }
             };
-            vendor::check(&chart_dir)?;
+            vendor::check(&chart_dir, opts.require_vendored)?;
             let chart_doc =
                 helm::load(&cy_name, &read(&cy_path)?).map_err(|f| PackageError::Chart {
                     file: cy_name.clone(),

@@ -192,9 +192,9 @@ pub fn vendored(chart: &Chart, d: &ChartDependency) -> Vendored {
     })
 }
 
-/// The `hollow-chart` rule for packaging: every dependency is vendored under `charts/`, and
-/// every archive the lock names has the digest recorded there.
-pub fn check(chart_dir: &Path) -> Result<(), PackageError> {
+/// Checks for packaging: every archive the lock names has the digest recorded there, and, when
+/// `require_vendored`, every dependency is vendored under `charts/` (the `hollow-chart` rule).
+pub fn check(chart_dir: &Path, require_vendored: bool) -> Result<(), PackageError> {
     let deps = dependencies(chart_dir)?;
     if deps.is_empty() {
         return Ok(());
@@ -204,6 +204,7 @@ pub fn check(chart_dir: &Path) -> Result<(), PackageError> {
     for d in &deps {
         match vendored(&chart, d) {
             Vendored::Yes => {}
+            _ if !require_vendored => {}
             Vendored::No => {
                 return Err(PackageError::Vendor {
                     message: format!(
@@ -413,7 +414,8 @@ mod tests {
             t.path(),
             "dependencies:\n  - name: sub\n    version: 1.0.0\n    repository: oci://h.example/c\n",
         );
-        let e = check(t.path()).unwrap_err();
+        check(t.path(), false).unwrap();
+        let e = check(t.path(), true).unwrap_err();
         assert!(e.to_string().contains("is not vendored"), "{e}");
         assert!(
             miette::Diagnostic::help(&e)
@@ -423,7 +425,7 @@ mod tests {
         );
         std::fs::create_dir(t.path().join("charts")).unwrap();
         std::fs::write(t.path().join("charts/sub-1.0.0.tgz"), b"tgz").unwrap();
-        check(t.path()).unwrap();
+        check(t.path(), true).unwrap();
         let lock = VendorLock {
             dependencies: vec![LockEntry {
                 name: "sub".into(),
@@ -435,13 +437,13 @@ mod tests {
         };
         lock.write(t.path()).unwrap();
         assert_eq!(VendorLock::read(t.path()).unwrap(), Some(lock));
-        check(t.path()).unwrap();
+        check(t.path(), true).unwrap();
         std::fs::write(t.path().join("charts/sub-1.0.0.tgz"), b"tampered").unwrap();
-        let e = check(t.path()).unwrap_err();
+        let e = check(t.path(), true).unwrap_err();
         assert!(e.to_string().contains("pins"), "{e}");
         std::fs::write(t.path().join("charts/sub-0.9.0.tgz"), b"old").unwrap();
         std::fs::remove_file(t.path().join("charts/sub-1.0.0.tgz")).unwrap();
-        let e = check(t.path()).unwrap_err();
+        let e = check(t.path(), true).unwrap_err();
         assert!(e.to_string().contains("holds 0.9.0"), "{e}");
         std::fs::write(t.path().join(VENDOR_LOCK), b"{").unwrap();
         let e = VendorLock::read(t.path()).unwrap_err();
@@ -452,6 +454,6 @@ mod tests {
     fn no_dependencies_is_fine() {
         let t = tempfile::tempdir().unwrap();
         chart(t.path(), "");
-        check(t.path()).unwrap();
+        check(t.path(), true).unwrap();
     }
 }
