@@ -8,6 +8,13 @@ impl Registry {
     /// The manifest a reference names, with its digest: size-limited, digest-checked against
     /// the reference's digest when it has one, and parsed.
     pub fn manifest_of(&self, r: &Reference) -> Result<(Manifest, Digest), RegistryError> {
+        let (body, manifest) = self.manifest_raw(r)?;
+        Ok((manifest, Digest::of(&body)))
+    }
+
+    /// The manifest bytes a reference names, checked as [`Registry::manifest_of`] says, and
+    /// parsed.
+    pub(super) fn manifest_raw(&self, r: &Reference) -> Result<(Vec<u8>, Manifest), RegistryError> {
         let (client, auth) = self.client(r)?;
         let cr = r.to_client();
         let (body, _) = match self.call(r, "a manifest download", || {
@@ -37,7 +44,8 @@ impl Registry {
             }
             .into());
         }
-        Ok((Manifest::from_json(&what, &body)?, digest))
+        let manifest = Manifest::from_json(&what, &body)?;
+        Ok((body.to_vec(), manifest))
     }
 
     /// One blob of the repository `r` names, checked against the descriptor's size and digest

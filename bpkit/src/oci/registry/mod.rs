@@ -29,7 +29,7 @@ use oci_client::secrets::RegistryAuth;
 pub use credentials::{Credentials, docker_config_path, lookup, store};
 pub use reference::Reference;
 
-use super::{Descriptor, Digest, Image, Manifest, OciError, ReadLimits, media_type};
+use super::{Descriptor, Digest, Image, OciError, ReadLimits, media_type};
 
 /// An error talking to a registry.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -670,36 +670,8 @@ impl Registry {
     /// Pulls the manifest a reference names and every blob it lists, checking each digest,
     /// each size and the limits before returning.
     pub fn pull(&self, r: &Reference) -> Result<Image, RegistryError> {
-        let (client, auth) = self.client(r)?;
-        let cr = r.to_client();
         let limits = self.opts.limits;
-        let (body, _) = match self.call(r, "a manifest download", || {
-            client.pull_manifest_raw(&cr, &auth, &[media_type::IMAGE_MANIFEST])
-        }) {
-            Err(RegistryError::NotFound { .. }) => return Err(self.not_found(r)),
-            other => other?,
-        };
-        let digest = Digest::of(&body);
-        let what = format!("manifest `{digest}` of `{r}`");
-        if body.len() as u64 > limits.max_manifest_bytes {
-            return Err(OciError::TooLarge {
-                what,
-                size: body.len() as u64,
-                limit: limits.max_manifest_bytes,
-            }
-            .into());
-        }
-        if let Some(want) = &r.digest
-            && *want != digest
-        {
-            return Err(OciError::DigestMismatch {
-                what,
-                expected: want.to_string(),
-                actual: digest.to_string(),
-            }
-            .into());
-        }
-        let manifest = Manifest::from_json(&what, &body)?;
+        let (body, manifest) = self.manifest_raw(r)?;
         let mut seen: BTreeSet<Digest> = BTreeSet::new();
         let mut blobs = Vec::new();
         let mut total = 0u64;
@@ -707,17 +679,9 @@ impl Registry {
             if !seen.insert(d.digest.clone()) {
                 continue;
             }
-            let bwhat = format!("blob `{}` of `{r}`", d.digest);
-            if d.size > limits.max_blob_bytes {
-                return Err(OciError::TooLarge {
-                    what: bwhat,
-                    size: d.size,
-                    limit: limits.max_blob_bytes,
-                }
-                .into());
-            }
             total = total.saturating_add(d.size);
-            if total > limits.max_total_bytes {
+            // A blob over the single-blob limit is refused by `blob_of`, before any download.
+            if d.size <= limits.max_blob_bytes && total > limits.max_total_bytes {
                 return Err(OciError::TooLarge {
                     what: format!("the blobs of `{r}` together"),
                     size: total,
@@ -725,27 +689,9 @@ impl Registry {
                 }
                 .into());
             }
-            let bytes = self.pull_blob(r, &client, &cr, d)?;
-            if bytes.len() as u64 != d.size {
-                return Err(OciError::SizeMismatch {
-                    what: bwhat,
-                    expected: d.size,
-                    actual: bytes.len() as u64,
-                }
-                .into());
-            }
-            let actual = Digest::of(&bytes);
-            if actual != d.digest {
-                return Err(OciError::DigestMismatch {
-                    what: bwhat,
-                    expected: d.digest.to_string(),
-                    actual: actual.to_string(),
-                }
-                .into());
-            }
-            blobs.push(bytes);
+            blobs.push(self.blob_of(r, d)?);
         }
-        Ok(Image::from_parts(body.to_vec(), blobs)?)
+        Ok(Image::from_parts(body, blobs)?)
     }
 
     fn pull_blob(
