@@ -475,6 +475,20 @@ fn interop_with_a_real_registry() {
     eprintln!("registry interop passed in {:.0?}", started.elapsed());
 }
 
+/// For the fault, vendoring and catalog tests: a work folder, a Docker config folder in it,
+/// and a plain-HTTP registry; `None` (after saying SKIPPED) without the shared folder.
+fn plain_registry() -> Option<(tempfile::TempDir, PathBuf, Reg)> {
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return None;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let docker = work.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let reg = Reg::start(&shared.join("interop"), &[])?;
+    Some((work, docker, reg))
+}
+
 // ---- faults: a registry killed mid-upload, retries exhausted, a corrupted blob -------------
 
 /// Copies a folder tree.
@@ -611,15 +625,7 @@ fn wait_for_port(port: u16) {
 
 #[test]
 fn registry_faults() {
-    let Some(shared) = shared() else {
-        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
-        return;
-    };
-    let interop = shared.join("interop");
-    let work = tempfile::tempdir().unwrap();
-    let docker = work.path().join("docker");
-    std::fs::create_dir_all(&docker).unwrap();
-    let Some(reg) = Reg::start(&interop, &[]) else {
+    let Some((work, docker, reg)) = plain_registry() else {
         return;
     };
     let restarted = Restarted(Default::default());
@@ -766,14 +772,7 @@ fn lock_of(chart: &Path) -> Value {
 
 #[test]
 fn umbrella_vendoring() {
-    let Some(shared) = shared() else {
-        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
-        return;
-    };
-    let work = tempfile::tempdir().unwrap();
-    let docker = work.path().join("docker");
-    std::fs::create_dir_all(&docker).unwrap();
-    let Some(reg) = Reg::start(&shared.join("interop"), &[]) else {
+    let Some((work, docker, reg)) = plain_registry() else {
         return;
     };
     let h = reg.host().to_string();
@@ -915,14 +914,7 @@ fn catalog_from_registry() {
     use bpkit::resolve::Catalog;
     use bpkit::version::Version;
 
-    let Some(shared) = shared() else {
-        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
-        return;
-    };
-    let work = tempfile::tempdir().unwrap();
-    let docker = work.path().join("docker");
-    std::fs::create_dir_all(&docker).unwrap();
-    let Some(reg) = Reg::start(&shared.join("interop"), &[]) else {
+    let Some((work, docker, reg)) = plain_registry() else {
         return;
     };
     let h = reg.host().to_string();
