@@ -912,6 +912,49 @@ mod tests {
     }
 
     #[test]
+    fn throttling_is_retried_and_running_out_says_so() {
+        use oci_client::errors::{OciEnvelope, OciError as Wire, OciErrorCode};
+        let envelope = |code| OciDistributionError::RegistryError {
+            envelope: OciEnvelope {
+                errors: vec![Wire {
+                    code,
+                    message: "slow down".into(),
+                    detail: serde_json::Value::Null,
+                }],
+            },
+            url: String::new(),
+        };
+        assert!(retryable(&envelope(OciErrorCode::Toomanyrequests)));
+        assert!(!retryable(&envelope(OciErrorCode::ManifestUnknown)));
+        assert!(!retryable(&OciDistributionError::IoError(
+            std::io::Error::other(CAPPED)
+        )));
+        assert_eq!(backoff(0), Duration::from_millis(500));
+        assert_eq!(backoff(3), Duration::from_secs(4));
+        assert_eq!(backoff(30), Duration::from_secs(8));
+        let e = gave_up(
+            RegistryError::Network {
+                host: "h".into(),
+                message: "connection refused".into(),
+                help: None,
+            },
+            4,
+        );
+        assert!(e.to_string().ends_with("(gave up after 4 attempts)"), "{e}");
+        let help = miette::Diagnostic::help(&e).unwrap().to_string();
+        assert!(help.contains("--retries"), "{help}");
+        let once = gave_up(
+            RegistryError::Network {
+                host: "h".into(),
+                message: "m".into(),
+                help: None,
+            },
+            1,
+        );
+        assert!(!once.to_string().contains("gave up"), "{once}");
+    }
+
+    #[test]
     fn unreachable_registry_is_a_network_error() {
         let reg = Registry::new(RegistryOptions {
             plain_http: true,
