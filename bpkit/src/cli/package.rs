@@ -89,7 +89,9 @@ pub(crate) fn report(p: &Printer, e: &dyn miette::Diagnostic) {
 /// The exit code for a packaging error: I/O is an error, everything else a finding.
 fn package_exit(e: &PackageError) -> Exit {
     match e {
-        PackageError::Io { .. } | PackageError::Epoch { .. } => Exit::Error,
+        PackageError::Io { .. } | PackageError::Epoch { .. } | PackageError::Fetch { .. } => {
+            Exit::Error
+        }
         PackageError::Oci(o) => oci_exit(o),
         _ => Exit::Findings,
     }

@@ -335,6 +335,16 @@ pub enum PackageError {
         #[help]
         help: Option<String>,
     },
+    /// A sub-chart that could not be fetched (network, missing artifact).
+    #[error("{message}")]
+    #[diagnostic(code(bpkit::package::fetch))]
+    Fetch {
+        /// What went wrong.
+        message: String,
+        /// What to do.
+        #[help]
+        help: Option<String>,
+    },
     /// Assembling the OCI artifact failed.
     #[error(transparent)]
     #[diagnostic(transparent)]

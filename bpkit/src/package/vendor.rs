@@ -320,12 +320,22 @@ pub fn vendor(
         if let Some(p) = &pinned {
             r.digest = Some(Digest::parse(&p.manifest)?);
         }
-        let image = registry.pull(&r).map_err(|e| PackageError::Vendor {
-            message: format!("cannot vendor dependency `{}` from `{text}`: {e}", d.name),
-            help: Some(
-                "vendoring needs the registry: check the network and credentials (`bpkit login`)"
-                    .into(),
-            ),
+        let image = registry.pull(&r).map_err(|e| {
+            let message = format!("cannot vendor dependency `{}` from `{text}`: {e}", d.name);
+            if e.is_refusal() {
+                PackageError::Vendor {
+                    message,
+                    help: miette::Diagnostic::help(&e).map(|h| h.to_string()),
+                }
+            } else {
+                PackageError::Fetch {
+                    message,
+                    help: Some(
+                        "vendoring needs the registry: check the network, the reference and the credentials (`bpkit login`)"
+                            .into(),
+                    ),
+                }
+            }
         })?;
         let Some((_, tgz)) = image.layer(crate::oci::media_type::HELM_CHART) else {
             return Err(PackageError::Vendor {
