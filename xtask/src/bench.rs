@@ -12,6 +12,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// One timed command.
+#[derive(Clone)]
 struct Timing {
     title: String,
     units: f64,
@@ -43,9 +44,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         let table = match area {
             "validate" => bench_validate(root, &bin)?,
             "resolve" => bench_resolve(root, &bin)?,
+            "oci" => bench_oci(root, &bin)?,
             other => {
                 return Err(format!(
-                    "unknown bench area `{other}` (known: validate, resolve)"
+                    "unknown bench area `{other}` (known: validate, resolve, oci)"
                 ));
             }
         };
@@ -55,6 +57,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         eprintln!("xtask: wrote {}", file.display());
     }
     Ok(())
+}
+
+/// The shared folder: `../shared` beside the repository, else `$BPKIT_SHARED`.
+fn shared(root: &Path) -> PathBuf {
+    let here = root.join("../shared");
+    match std::env::var_os("BPKIT_SHARED") {
+        Some(s) if !here.is_dir() => PathBuf::from(s),
+        _ => here,
+    }
 }
 
 fn build_release(root: &Path) -> Result<PathBuf, String> {
@@ -81,62 +92,12 @@ fn runs() -> (usize, usize) {
 
 /// Times `bash -c cmd` in `dir` like peers.sh does.
 fn time_cmd(id: &str, title: &str, units: f64, dir: &Path, cmd: &str) -> Result<Timing, String> {
-    let (warmup, counted) = runs();
-    let gnu_time = Path::new("/usr/bin/time").is_file();
-    let mut t = Timing {
-        title: title.into(),
-        units,
-        walls: Vec::new(),
-        rss_kb: Vec::new(),
-    };
-    for i in 0..warmup + counted {
-        let tf = std::env::temp_dir().join(format!("xtask-bench-{}.time", std::process::id()));
-        let mut c = if gnu_time {
-            let mut c = Command::new("/usr/bin/time");
-            c.arg("-f")
-                .arg("%M")
-                .arg("-o")
-                .arg(&tf)
-                .arg("bash")
-                .arg("-c")
-                .arg(cmd);
-            c
-        } else {
-            let mut c = Command::new("bash");
-            c.arg("-c").arg(cmd);
-            c
-        };
-        c.current_dir(dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped());
-        let t0 = Instant::now();
-        let out = c.output().map_err(|e| format!("{id}: {e}"))?;
-        let wall = t0.elapsed().as_secs_f64();
-        if !out.status.success() {
-            return Err(format!(
-                "{id}: `{cmd}` failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            ));
-        }
-        if i >= warmup {
-            t.walls.push(wall);
-            if let Ok(s) = std::fs::read_to_string(&tf)
-                && let Some(kb) = s.lines().last().and_then(|l| l.trim().parse().ok())
-            {
-                t.rss_kb.push(kb);
-            }
-        }
-        let _ = std::fs::remove_file(&tf);
-    }
-    Ok(t)
+    time_setup(id, title, units, dir, "", cmd)
 }
 
 /// Runs peers.sh for one section, keeping its data; returns the data folder and its timings.
 fn peers(root: &Path, section: &str) -> Result<(PathBuf, BTreeMap<String, Timing>), String> {
-    let script = root.join("../shared/bench/peers.sh");
+    let script = shared(root).join("bench/peers.sh");
     if !script.is_file() {
         return Err(
             "../shared/bench/peers.sh is absent: the side-by-side benchmark needs it".into(),
@@ -418,4 +379,393 @@ fn bench_resolve(root: &Path, bin: &Path) -> Result<String, String> {
         s.push_str(&format!("\n`{l}`\n"));
     }
     Ok(s)
+}
+
+/// A registry from `../shared/interop/registry.sh` with a private state folder; stopped on drop.
+struct BenchRegistry {
+    script: PathBuf,
+    state: PathBuf,
+    host: String,
+}
+
+impl BenchRegistry {
+    fn start(root: &Path) -> Result<BenchRegistry, String> {
+        let script = shared(root).join("interop/registry.sh");
+        let state = root.join("target/bench/oci-registry");
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(&state).map_err(|e| e.to_string())?;
+        let run = |args: &[&str]| {
+            Command::new(&script)
+                .args(args)
+                .env("BPKIT_INTEROP_STATE", &state)
+                .output()
+                .map_err(|e| e.to_string())
+        };
+        let out = run(&["start", "--ttl", "1800"])?;
+        if !out.status.success() {
+            return Err(format!(
+                "cannot start the registry: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let env = run(&["env"])?;
+        let host = String::from_utf8_lossy(&env.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("REGISTRY_HOST=").map(str::to_string))
+            .ok_or("registry.sh env printed no REGISTRY_HOST")?;
+        Ok(BenchRegistry {
+            script,
+            state,
+            host,
+        })
+    }
+
+    /// The registry's storage root (wiped for a first push).
+    fn storage(&self) -> PathBuf {
+        self.state.join("registry/data")
+    }
+
+    /// How many blob upload sessions the registry has seen.
+    fn uploads(&self) -> usize {
+        std::fs::read_to_string(self.state.join("registry/registry.log"))
+            .map(|l| {
+                l.lines()
+                    .filter(|l| l.contains("\"POST /v2/") && l.contains("/blobs/uploads/"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for BenchRegistry {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.script)
+            .arg("stop")
+            .env("BPKIT_INTEROP_STATE", &self.state)
+            .output();
+    }
+}
+
+/// Times `bash -c cmd` in `dir` like peers.sh does, with `setup` (untimed, unless empty)
+/// before each run.
+fn time_setup(
+    id: &str,
+    title: &str,
+    units: f64,
+    dir: &Path,
+    setup: &str,
+    cmd: &str,
+) -> Result<Timing, String> {
+    let (warmup, counted) = runs();
+    let mut t = Timing {
+        title: title.into(),
+        units,
+        walls: Vec::new(),
+        rss_kb: Vec::new(),
+    };
+    for i in 0..warmup + counted {
+        if !setup.is_empty() {
+            let st = Command::new("bash")
+                .arg("-c")
+                .arg(setup)
+                .current_dir(dir)
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !st.success() {
+                return Err(format!("{id}: setup `{setup}` failed"));
+            }
+        }
+        let (wall, kb) = time_one(id, dir, cmd)?;
+        if i >= warmup {
+            t.walls.push(wall);
+            t.rss_kb.extend(kb);
+        }
+    }
+    Ok(t)
+}
+
+/// One timed run of `bash -c cmd`: wall seconds and peak RSS (KiB) when GNU time is there.
+fn time_one(id: &str, dir: &Path, cmd: &str) -> Result<(f64, Option<u64>), String> {
+    let tf = std::env::temp_dir().join(format!("xtask-bench-{}.time", std::process::id()));
+    let gnu_time = Path::new("/usr/bin/time").is_file();
+    let mut c = if gnu_time {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-f").arg("%M").arg("-o").arg(&tf);
+        c.arg("bash");
+        c
+    } else {
+        Command::new("bash")
+    };
+    c.arg("-c")
+        .arg(cmd)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let t0 = Instant::now();
+    let out = c.output().map_err(|e| format!("{id}: {e}"))?;
+    let wall = t0.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!(
+            "{id}: `{cmd}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ));
+    }
+    let kb = std::fs::read_to_string(&tf)
+        .ok()
+        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
+    let _ = std::fs::remove_file(&tf);
+    Ok((wall, kb))
+}
+
+fn bench_oci(root: &Path, bin: &Path) -> Result<String, String> {
+    let (work, peer) = peers(root, "package oci")?;
+    let b = bin.display();
+    // A Blueprint around the peers' split chart (200 x 2 KB templates + 5 x 4 MiB files).
+    let bp = work.join("bp-demo");
+    let _ = std::fs::remove_dir_all(&bp);
+    std::fs::create_dir_all(&bp).map_err(|e| e.to_string())?;
+    let st = Command::new("cp")
+        .arg("-r")
+        .arg(work.join("chart-split/demo"))
+        .arg(bp.join("chart"))
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !st.success() {
+        return Err("cannot copy the peers' chart".into());
+    }
+    std::fs::write(
+        bp.join("blueprint.yaml"),
+        "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata:\n  name: bp-demo\n  version: 0.1.0\n  annotations:\n    catalyst.openova.io/no-upstream: \"true\"\nspec:\n  card:\n    title: Benchmark chart\n  visibility: unlisted\n  manifests:\n    source:\n      kind: HelmChart\n      ref: ./chart\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let split_bytes = dir_bytes(&bp.join("chart"));
+    let a_bytes = std::fs::metadata(work.join("blob-50M.txt"))
+        .map(|m| m.len() as f64)
+        .unwrap_or(0.0);
+    let out = work.join("out");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+
+    let mut rows: Vec<(String, Timing)> = Vec::new();
+    let mut notes = Vec::new();
+    rows.push((
+        "bpkit-package".into(),
+        time_setup(
+            "bpkit-package",
+            "bpkit package (chart .tgz + OCI artifact), chart with 5 x 4 MiB",
+            split_bytes,
+            &work,
+            "rm -f out/bpkit-demo.tgz",
+            &format!("{b} package bp-demo --out out/bpkit-demo.tgz -q"),
+        )?,
+    ));
+    for id in ["tgz-chart-split", "helm-package-split"] {
+        if let Some(t) = peer.get(id) {
+            rows.push((id.into(), t.clone()));
+        }
+    }
+
+    let reg = BenchRegistry::start(root)?;
+    let h = reg.host.clone();
+    let wipe = format!("rm -rf {}/docker", reg.storage().display());
+    for (a, units) in [("a50", a_bytes), ("b200", 0.0)] {
+        let layout = format!("oci:{}:v1", work.join(format!("layout-{a}")).display());
+        for (mode, flag) in [("", ""), ("-chunked", " --chunked-upload")] {
+            let id = format!("bpkit-push{mode}-{a}");
+            let u0 = reg.uploads();
+            rows.push((
+                id.clone(),
+                time_setup(
+                    &id,
+                    &format!(
+                        "bpkit copy layout → registry {a}, empty registry{}",
+                        if flag.is_empty() {
+                            " (one PUT a blob)"
+                        } else {
+                            " (4 MiB chunks)"
+                        }
+                    ),
+                    units,
+                    &work,
+                    &wipe,
+                    &format!("{b} copy {layout} {h}/bench/{a}:v1 -q{flag}"),
+                )?,
+            ));
+            notes.push(format!(
+                "{id}: the registry saw {} blob upload sessions",
+                reg.uploads() - u0
+            ));
+        }
+        let id = format!("bpkit-repush-{a}");
+        let u0 = reg.uploads();
+        rows.push((
+            id.clone(),
+            time_cmd(
+                &id,
+                &format!("bpkit copy layout → registry {a}, blobs present"),
+                0.0,
+                &work,
+                &format!("{b} copy {layout} {h}/bench/{a}:v1 -q"),
+            )?,
+        ));
+        notes.push(format!(
+            "{id}: the registry saw {} blob upload sessions (zero-upload re-push)",
+            reg.uploads() - u0
+        ));
+        let id = format!("bpkit-pull-{a}");
+        let pulled = work.join(format!("pull/bpkit-{a}"));
+        rows.push((
+            id.clone(),
+            time_setup(
+                &id,
+                &format!("bpkit copy registry → layout {a}"),
+                units,
+                &work,
+                &format!("rm -rf {}", pulled.display()),
+                &format!("{b} copy {h}/bench/{a}:v1 oci:{}:v1 -q", pulled.display()),
+            )?,
+        ));
+        for tool in ["skopeo", "oras"] {
+            for op in ["push", "repush", "pull"] {
+                let pid = format!("{tool}-{op}-{a}");
+                if let Some(t) = peer.get(&pid) {
+                    rows.push((pid, t.clone()));
+                }
+            }
+        }
+    }
+    // The Blueprint itself: push (package + upload) and the zero-upload re-push.
+    let id = "bpkit-push-bp";
+    rows.push((
+        id.into(),
+        time_setup(
+            id,
+            "bpkit push Blueprint (package + upload), empty registry",
+            split_bytes,
+            &work,
+            &wipe,
+            &format!("{b} push bp-demo {h}/bench/bp-demo -q"),
+        )?,
+    ));
+    let u0 = reg.uploads();
+    rows.push((
+        "bpkit-repush-bp".into(),
+        time_cmd(
+            "bpkit-repush-bp",
+            "bpkit push Blueprint again (package + HEADs), blobs present",
+            0.0,
+            &work,
+            &format!("{b} push bp-demo {h}/bench/bp-demo -q"),
+        )?,
+    ));
+    notes.push(format!(
+        "bpkit-repush-bp: the registry saw {} blob upload sessions",
+        reg.uploads() - u0
+    ));
+    for id in ["helm-push-chart", "helm-repush-chart", "helm-pull-chart"] {
+        if let Some(t) = peer.get(id) {
+            rows.push((id.into(), t.clone()));
+        }
+    }
+    drop(reg);
+
+    let mut s = String::from(
+        "## oci: bpkit vs tar | gzip, helm, skopeo and ORAS (same data, same run, local registry over plain HTTP)\n\n",
+    );
+    s.push_str("| benchmark | median wall | MB/s | peak RSS |\n|---|---|---|---|\n");
+    for (_, t) in &rows {
+        let m = t.median();
+        let rate = if t.units > 0.0 {
+            format!("{:.0}", t.units / m / 1e6)
+        } else {
+            "–".into()
+        };
+        s.push_str(&format!(
+            "| {} | {:.1} ms | {rate} | {:.1} MB |\n",
+            t.title,
+            m * 1000.0,
+            t.max_rss_mb()
+        ));
+    }
+    let get = |id: &str| rows.iter().find(|(i, _)| i == id).map(|(_, t)| t.median());
+    s.push_str("\n| ratio (peer / bpkit, > 1 means bpkit is faster) | value |\n|---|---|\n");
+    for (what, peer_id, ours) in [
+        (
+            "tar | gzip -6 / bpkit package",
+            "tgz-chart-split",
+            "bpkit-package",
+        ),
+        (
+            "helm package / bpkit package",
+            "helm-package-split",
+            "bpkit-package",
+        ),
+        (
+            "skopeo push a50 / bpkit push a50",
+            "skopeo-push-a50",
+            "bpkit-push-a50",
+        ),
+        (
+            "skopeo pull a50 / bpkit pull a50",
+            "skopeo-pull-a50",
+            "bpkit-pull-a50",
+        ),
+        (
+            "skopeo push b200 / bpkit push b200",
+            "skopeo-push-b200",
+            "bpkit-push-b200",
+        ),
+        (
+            "skopeo pull b200 / bpkit pull b200",
+            "skopeo-pull-b200",
+            "bpkit-pull-b200",
+        ),
+        (
+            "oras push a50 / bpkit push a50",
+            "oras-push-a50",
+            "bpkit-push-a50",
+        ),
+        (
+            "oras pull a50 / bpkit pull a50",
+            "oras-pull-a50",
+            "bpkit-pull-a50",
+        ),
+        (
+            "bpkit chunked / one-PUT push a50",
+            "bpkit-push-chunked-a50",
+            "bpkit-push-a50",
+        ),
+    ] {
+        if let (Some(p), Some(o)) = (get(peer_id), get(ours)) {
+            s.push_str(&format!("| {what} | {:.2}× |\n", p / o));
+        }
+    }
+    s.push_str(&format!(
+        "\ngoals: packaging ≥ tar | gzip -6; push/pull no slower than skopeo; zero-upload re-push < 50 ms (measured {:.1} ms for a50, {:.1} ms for b200, whole process)\n\n",
+        get("bpkit-repush-a50").unwrap_or(f64::NAN) * 1000.0,
+        get("bpkit-repush-b200").unwrap_or(f64::NAN) * 1000.0,
+    ));
+    for n in notes {
+        s.push_str(&format!("- {n}\n"));
+    }
+    Ok(s)
+}
+
+fn dir_bytes(dir: &Path) -> f64 {
+    fn walk(d: &Path, n: &mut u64) {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten() {
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => walk(&e.path(), n),
+                    Ok(t) if t.is_file() => *n += e.metadata().map(|m| m.len()).unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut n = 0;
+    walk(dir, &mut n);
+    n as f64
 }

@@ -1,13 +1,18 @@
 //! Catalogs: where Blueprints come from.
 //!
 //! [`discover`] finds Blueprint folders in a tree (a monorepo, a catalog directory);
-//! [`DirCatalog`] serves such a tree to the resolver.
+//! [`DirCatalog`] serves such a tree to the resolver; `OciCatalog` (with the `oci` feature)
+//! serves the Blueprints pushed to a registry.
 
 mod dir;
+#[cfg(feature = "oci")]
+mod oci;
 
 use std::path::{Path, PathBuf};
 
 pub use dir::DirCatalog;
+#[cfg(feature = "oci")]
+pub use oci::{OciCatalog, default_cache_dir};
 
 /// The file name of a Blueprint document.
 pub const BLUEPRINT_FILE: &str = "blueprint.yaml";

@@ -23,6 +23,10 @@ pub struct BuildArgs {
     /// `org.opencontainers.image.revision`.
     #[arg(long, value_name = "REV")]
     pub revision: Option<String>,
+    /// First pull the chart's `oci://` dependencies that are missing from `charts/` (like
+    /// `helm dependency build`), verified against and recorded in `charts.lock`.
+    #[arg(long)]
+    pub vendor: bool,
 }
 
 /// Arguments of `bpkit package`.
@@ -52,6 +56,7 @@ pub(crate) fn options(b: &BuildArgs) -> Result<PackageOptions, String> {
     let mut opts = PackageOptions {
         source: b.source.clone(),
         revision: b.revision.clone(),
+        require_vendored: true,
         ..PackageOptions::default()
     };
     if let Some(v) = std::env::var_os(SOURCE_DATE_EPOCH) {
@@ -84,7 +89,9 @@ pub(crate) fn report(p: &Printer, e: &dyn miette::Diagnostic) {
 /// The exit code for a packaging error: I/O is an error, everything else a finding.
 fn package_exit(e: &PackageError) -> Exit {
     match e {
-        PackageError::Io { .. } | PackageError::Epoch { .. } => Exit::Error,
+        PackageError::Io { .. } | PackageError::Epoch { .. } | PackageError::Fetch { .. } => {
+            Exit::Error
+        }
         PackageError::Oci(o) => oci_exit(o),
         _ => Exit::Findings,
     }
@@ -109,6 +116,9 @@ pub(crate) fn build(dir: &std::path::Path, b: &BuildArgs, p: &Printer) -> Result
         p.error(&e);
         Exit::Error
     })?;
+    if b.vendor {
+        vendor(dir, p)?;
+    }
     match crate::package::package(dir, &opts) {
         Ok(a) => {
             p.findings(&a.warnings, FindingFormat::Text);
@@ -124,6 +134,35 @@ pub(crate) fn build(dir: &std::path::Path, b: &BuildArgs, p: &Printer) -> Result
             Err(package_exit(&e))
         }
     }
+}
+
+/// Pulls the missing `oci://` sub-charts of the Blueprint in `dir` into its chart.
+fn vendor(dir: &std::path::Path, p: &Printer) -> Result<(), Exit> {
+    let fail = |e: PackageError| {
+        if let PackageError::Invalid { findings, .. } = &e {
+            p.findings(findings, FindingFormat::Text);
+        }
+        report(p, &e);
+        package_exit(&e)
+    };
+    let Some(chart) = crate::package::vendor::chart_folder(dir).map_err(fail)? else {
+        return Ok(());
+    };
+    let args = super::registry::RegistryArgs {
+        retries: 3,
+        ..Default::default()
+    };
+    let reg = super::registry::connect(&args, p)?;
+    for f in crate::package::vendor::vendor(&chart, &reg).map_err(fail)? {
+        p.status(&format!(
+            "vendored `{}` {} ({}) into `{}`",
+            f.dependency.name,
+            f.dependency.version,
+            f.manifest,
+            f.path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Writes an artifact into a layout; returns the JSON record of what happened.

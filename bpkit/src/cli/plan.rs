@@ -18,7 +18,8 @@ pub struct PlanArgs {
     /// The Application name (default: the Blueprint name without `bp-`).
     #[arg(long)]
     pub app: Option<String>,
-    /// The catalog: a folder of Blueprints.
+    /// The catalog: a folder of Blueprints, or `oci://HOST/PREFIX` for the Blueprints pushed
+    /// to `HOST/PREFIX/<name>:<version>`.
     #[arg(long, default_value = ".")]
     pub catalog: Vec<PathBuf>,
     /// Values files (YAML or JSON), merged in order.
@@ -153,6 +154,35 @@ fn read_lock(path: &PathBuf) -> Result<Option<Lock>, String> {
     }
 }
 
+/// Resolves against the Blueprints pushed under `oci://HOST/PREFIX` (names from the
+/// registry's `_catalog`, Blueprint layers cached in `$XDG_CACHE_HOME/bpkit`).
+fn resolve_oci(base: &str, a: &PlanArgs, p: &Printer, req: &Request) -> Result<Plan, Exit> {
+    let args = super::registry::RegistryArgs {
+        retries: 3,
+        ..Default::default()
+    };
+    let reg = super::registry::connect(&args, p)?;
+    let cat = crate::catalog::OciCatalog::open(
+        reg,
+        base,
+        Vec::new(),
+        crate::catalog::default_cache_dir(),
+    )
+    .map_err(|e| {
+        p.error(&e.to_string());
+        Exit::Error
+    })?;
+    let opts = ResolveOptions {
+        require_complete_config: !a.partial,
+        digests: !a.no_lock || a.locked,
+        ..ResolveOptions::default()
+    };
+    resolve(&cat, req, &opts).map_err(|e| {
+        p.error(&e.to_string());
+        Exit::Findings
+    })
+}
+
 /// Resolves; prints the error and returns the exit code on failure.
 fn run_resolve(
     a: &PlanArgs,
@@ -182,6 +212,11 @@ fn run_resolve(
                 }
             }
         }
+    }
+    if let [one] = a.catalog.as_slice()
+        && let Some(base) = one.to_str().filter(|s| s.starts_with("oci://"))
+    {
+        return resolve_oci(base, a, p, &req).map(|plan| (plan, lock));
     }
     let catalog = DirCatalog::open(&a.catalog).map_err(|e| {
         p.error(&e.to_string());

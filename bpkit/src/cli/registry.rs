@@ -30,6 +30,14 @@ pub struct RegistryArgs {
     /// Read the password from standard input.
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
+    /// How many times to retry a request that failed with a 5xx or 429 answer, a timeout or a
+    /// broken connection (waits 0.5 s, 1 s, 2 s, … at most 8 s).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Upload blobs in 4 MiB chunks instead of one request each (for registries or proxies
+    /// that cap request bodies).
+    #[arg(long)]
+    pub chunked_upload: bool,
 }
 
 /// Where an artifact is.
@@ -101,7 +109,8 @@ pub fn connect(a: &RegistryArgs, p: &Printer) -> Result<Registry, Exit> {
         plain_http: a.plain_http,
         ca_files: a.ca_file.clone(),
         credentials,
-        retries: 3,
+        retries: a.retries,
+        chunked_upload: a.chunked_upload,
         ..RegistryOptions::default()
     })
     .map_err(|e| fail(p, &e))
@@ -483,6 +492,8 @@ pub fn login(a: &LoginArgs, p: &Printer) -> Exit {
         ca_file: a.ca_file.clone(),
         username: Some(a.username.clone()),
         password_stdin: true,
+        retries: 3,
+        chunked_upload: false,
     };
     let password = match read_password(p) {
         Ok(x) => x,

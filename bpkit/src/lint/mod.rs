@@ -16,7 +16,7 @@
 //! | `unknown-dependency` | warning | every `depends` names a Blueprint of the linted catalog |
 //! | `duplicate-alias` | error | `depends` entries have distinct aliases |
 
-mod chart;
+pub(crate) mod chart;
 mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};

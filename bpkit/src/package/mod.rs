@@ -22,6 +22,7 @@ pub mod archive;
 pub mod helm;
 pub mod ignore;
 mod unpack;
+pub mod vendor;
 mod walk;
 
 use std::collections::BTreeMap;
@@ -75,6 +76,10 @@ pub struct PackageOptions {
     pub source: Option<String>,
     /// The source revision, e.g. a commit (`org.opencontainers.image.revision`).
     pub revision: Option<String>,
+    /// Refuse a chart whose `Chart.yaml` dependencies are not all vendored under `charts/`
+    /// (the `hollow-chart` rule; the CLI sets it). Archives pinned in `charts.lock` are
+    /// checked against their digests either way.
+    pub require_vendored: bool,
     /// Size limits.
     pub limits: Limits,
 }
@@ -85,6 +90,7 @@ impl Default for PackageOptions {
             epoch: DEFAULT_EPOCH,
             source: None,
             revision: None,
+            require_vendored: false,
             limits: Limits::default(),
         }
     }
@@ -319,6 +325,26 @@ pub enum PackageError {
         /// The epoch given.
         epoch: u64,
     },
+    /// A sub-chart that is not vendored, does not match the lock, or cannot be fetched.
+    #[error("{message}")]
+    #[diagnostic(code(bpkit::package::vendor))]
+    Vendor {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        #[help]
+        help: Option<String>,
+    },
+    /// A sub-chart that could not be fetched (network, missing artifact).
+    #[error("{message}")]
+    #[diagnostic(code(bpkit::package::fetch))]
+    Fetch {
+        /// What went wrong.
+        message: String,
+        /// What to do.
+        #[help]
+        help: Option<String>,
+    },
     /// Assembling the OCI artifact failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -471,6 +497,7 @@ pub fn package(dir: &Path, opts: &PackageOptions) -> Result<Artifact, PackageErr
                     });
                 }
             };
+            vendor::check(&chart_dir, opts.require_vendored)?;
             let chart_doc =
                 helm::load(&cy_name, &read(&cy_path)?).map_err(|f| PackageError::Chart {
                     file: cy_name.clone(),
