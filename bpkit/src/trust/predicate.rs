@@ -186,7 +186,7 @@ pub fn provenance(input: &ProvenanceInput, env: &dyn Fn(&str) -> Option<String>)
                 version,
                 builder_dependencies: Vec::new(),
             },
-            metadata: (!invocation.is_empty()).then(|| BuildMetadata {
+            metadata: (!invocation.is_empty()).then_some(BuildMetadata {
                 invocation_id: invocation,
                 started_on: None,
                 finished_on: None,
