@@ -594,8 +594,8 @@ fn bench_sign(root: &Path, bin: &Path) -> Result<String, String> {
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    let mut s = format!(
-        "## sign\n\nRegistry: CNCF Distribution 2.8.2 on 127.0.0.1 (`registry.sh`, plain HTTP, no referrers API: fallback tag index).\n\n| benchmark | total | per artifact |\n|---|---|---|\n"
+    let mut s = String::from(
+        "## sign\n\nRegistry: CNCF Distribution 2.8.2 on 127.0.0.1 (`registry.sh`, plain HTTP, no referrers API: fallback tag index).\n\n| benchmark | total | per artifact |\n|---|---|---|\n",
     );
     for (k, what) in [
         ("push_ms", "push"),
