@@ -421,6 +421,15 @@ fn bench_resolve(root: &Path, bin: &Path) -> Result<String, String> {
     Ok(s)
 }
 
+/// The shared folder: `../shared` beside the checkout, else `$BPKIT_SHARED`.
+fn shared(root: &Path) -> PathBuf {
+    let here = root.join("../shared");
+    match std::env::var_os("BPKIT_SHARED") {
+        Some(s) if !here.is_dir() => PathBuf::from(s),
+        _ => here,
+    }
+}
+
 /// A registry started by `../shared/interop/registry.sh` for the benchmark; stopped on drop.
 struct BenchRegistry {
     script: PathBuf,
@@ -430,7 +439,7 @@ struct BenchRegistry {
 
 impl BenchRegistry {
     fn start(root: &Path) -> Result<BenchRegistry, String> {
-        let script = root.join("../shared/interop/registry.sh");
+        let script = shared(root).join("interop/registry.sh");
         if !script.is_file() {
             return Err(format!(
                 "`{}` is missing: the sign benchmark needs the interop registry",
@@ -572,7 +581,7 @@ fn bench_sign(root: &Path, bin: &Path) -> Result<String, String> {
         &format!("{b} verify {target} --key k.pub -q"),
     )?;
     // SBOMs for the whole corpus.
-    let corpus = root.join("../shared/corpus/openova/platform");
+    let corpus = shared(root).join("corpus/openova/platform");
     let mut sbom_rows = Vec::new();
     if corpus.is_dir() {
         let dirs = list(&corpus)?;

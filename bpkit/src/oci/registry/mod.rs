@@ -657,23 +657,7 @@ impl Registry {
                 .into());
             }
             let bytes = self.pull_blob(r, &client, &cr, d)?;
-            if bytes.len() as u64 != d.size {
-                return Err(OciError::SizeMismatch {
-                    what: bwhat,
-                    expected: d.size,
-                    actual: bytes.len() as u64,
-                }
-                .into());
-            }
-            let actual = Digest::of(&bytes);
-            if actual != d.digest {
-                return Err(OciError::DigestMismatch {
-                    what: bwhat,
-                    expected: d.digest.to_string(),
-                    actual: actual.to_string(),
-                }
-                .into());
-            }
+            d.check(&bwhat, &bytes)?;
             blobs.push(bytes);
         }
         Ok(Image::from_parts(body.to_vec(), blobs)?)

@@ -157,24 +157,10 @@ impl Store for RegistryStore<'_> {
             }
             other => other?,
         };
-        let what = format!("blob `{}` of `{}`", d.digest, self.location());
-        if bytes.len() as u64 != d.size {
-            return Err(OciError::SizeMismatch {
-                what,
-                expected: d.size,
-                actual: bytes.len() as u64,
-            }
-            .into());
-        }
-        let actual = Digest::of(&bytes);
-        if actual != d.digest {
-            return Err(OciError::DigestMismatch {
-                what,
-                expected: d.digest.to_string(),
-                actual: actual.to_string(),
-            }
-            .into());
-        }
+        d.check(
+            &format!("blob `{}` of `{}`", d.digest, self.location()),
+            &bytes,
+        )?;
         Ok(bytes)
     }
 
