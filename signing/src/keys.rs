@@ -571,4 +571,15 @@ mod tests {
         assert_eq!(Verifier::from_pem(pem.as_bytes()).unwrap(), verifier);
         assert_eq!(verifier.key_id().len(), 64);
     }
+
+    #[test]
+    fn pkcs8_pem_import() {
+        let signer = Signer::generate().unwrap();
+        let der = signer.to_pkcs8_der().unwrap();
+        let pem = pem::encode("PRIVATE KEY", &der);
+        let back = Signer::from_pkcs8_pem(pem.as_bytes()).unwrap();
+        assert_eq!(back.verifier().key_id(), signer.verifier().key_id());
+        let e = Signer::from_pkcs8_pem(signer.verifier().to_pem().as_bytes()).unwrap_err();
+        assert!(matches!(e, Error::WrongPemType { .. }), "{e}");
+    }
 }
