@@ -474,10 +474,10 @@ fn tag_manifest(store: &dyn Store, tag: &str) -> Result<Option<(Digest, Manifest
     )))
 }
 
-/// A layer's bytes; altered content becomes [`TrustError::TamperedLayer`].
+/// A layer's bytes; altered or missing content becomes [`TrustError::TamperedLayer`].
 fn layer_bytes(store: &dyn Store, d: &Descriptor, what: &str) -> Result<Vec<u8>, TrustError> {
     store.get_blob(d).map_err(|e| {
-        if e.is_tampered() {
+        if e.is_tampered() || matches!(e, StoreError::NotFound { .. }) {
             TrustError::TamperedLayer {
                 what: what.to_string(),
                 detail: e.to_string(),

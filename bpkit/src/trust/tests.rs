@@ -435,3 +435,35 @@ fn signature_layout_matches_cosign() {
     );
     assert_eq!(repository_of("r.test:5000/bp/demo"), "r.test:5000/bp/demo");
 }
+
+#[test]
+fn a_missing_signature_blob_is_reported_as_tampering() {
+    let (_t, layout, subject) = setup();
+    let signer = Signer::generate().unwrap();
+    sign(
+        &layout,
+        &subject,
+        "r.test/bp/demo:1.0.0",
+        &signer,
+        &SignOptions {
+            layouts: Layouts::Tag,
+            ..SignOptions::default()
+        },
+    )
+    .unwrap();
+    let sig = layout
+        .find_tag(&signature_tag(&subject.digest))
+        .unwrap()
+        .unwrap();
+    let m = Manifest::from_json("sig", &layout.get_manifest(&sig.digest).unwrap()).unwrap();
+    std::fs::remove_file(layout.blob_path(&m.layers[0].digest)).unwrap();
+    let e = verify(
+        &layout,
+        &subject.digest,
+        &signer.verifier(),
+        &no_annotations(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, TrustError::TamperedLayer { .. }), "{e}");
+    assert!(e.to_string().contains("is not in"), "{e}");
+}
