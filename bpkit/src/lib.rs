@@ -21,6 +21,7 @@
 //! | [`package`] | deterministic chart and manifest archives, the Blueprint's OCI artifact |
 //! | [`oci`] | digests, manifests, OCI image layout folders |
 //! | [`sbom`] | CycloneDX and SPDX SBOMs: charts, images and dependencies of a Blueprint |
+//! | `trust` | cosign-compatible signatures and attestations over a `Store` (feature `sign`) |
 //! | [`atomic`] | files written whole or not at all |
 //! | `cli` | the command line (feature `cli`) |
 //!
@@ -42,6 +43,8 @@ pub mod package;
 pub mod render;
 pub mod resolve;
 pub mod sbom;
+#[cfg(feature = "sign")]
+pub mod trust;
 pub mod validate;
 pub mod version;
 pub mod yaml;

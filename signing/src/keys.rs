@@ -237,6 +237,13 @@ impl Signer {
         Ok(Self { key })
     }
 
+    /// Reads an unencrypted PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`), as
+    /// `openssl genpkey` writes it; for importing keys made by other tools.
+    pub fn from_pkcs8_pem(pem: &[u8]) -> Result<Self> {
+        let block = pem::decode(pem, "private key", &["PRIVATE KEY"])?;
+        Self::from_pkcs8_der(&block.body)
+    }
+
     /// The unencrypted PKCS#8 DER encoding of the private key (keep it secret).
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
         let doc = self.key.to_pkcs8_der().map_err(|e| Error::PrivateKey {
@@ -587,5 +594,16 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
         assert_eq!(Verifier::from_pem(pem.as_bytes()).unwrap(), verifier);
         assert_eq!(verifier.key_id().len(), 64);
+    }
+
+    #[test]
+    fn pkcs8_pem_import() {
+        let signer = Signer::generate().unwrap();
+        let der = signer.to_pkcs8_der().unwrap();
+        let pem = pem::encode("PRIVATE KEY", &der);
+        let back = Signer::from_pkcs8_pem(pem.as_bytes()).unwrap();
+        assert_eq!(back.verifier().key_id(), signer.verifier().key_id());
+        let e = Signer::from_pkcs8_pem(signer.verifier().to_pem().as_bytes()).unwrap_err();
+        assert!(matches!(e, Error::WrongPemType { .. }), "{e}");
     }
 }

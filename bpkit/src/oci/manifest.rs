@@ -47,6 +47,27 @@ impl Descriptor {
         self
     }
 
+    /// Checks `bytes` against this descriptor: size first, then digest (`what` names them in
+    /// messages).
+    pub fn check(&self, what: &str, bytes: &[u8]) -> Result<(), OciError> {
+        if bytes.len() as u64 != self.size {
+            return Err(OciError::SizeMismatch {
+                what: what.to_string(),
+                expected: self.size,
+                actual: bytes.len() as u64,
+            });
+        }
+        let actual = Digest::of(bytes);
+        if actual != self.digest {
+            return Err(OciError::DigestMismatch {
+                what: what.to_string(),
+                expected: self.digest.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// The `org.opencontainers.image.title` annotation (a layer's file name), if any.
     pub fn title(&self) -> Option<&str> {
         self.annotations

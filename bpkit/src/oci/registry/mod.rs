@@ -12,6 +12,7 @@
 mod credentials;
 mod fetch;
 mod reference;
+mod store;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -28,6 +29,7 @@ use oci_client::secrets::RegistryAuth;
 
 pub use credentials::{Credentials, docker_config_path, lookup, store};
 pub use reference::Reference;
+pub use store::RegistryStore;
 
 use super::{Descriptor, Digest, Image, OciError, ReadLimits, media_type};
 
