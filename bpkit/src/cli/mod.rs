@@ -2,12 +2,15 @@
 //! is a file here that reads its arguments and calls the library.
 
 mod digest;
+mod doctor;
 mod init;
 mod lint;
 mod migrate;
 mod output;
 mod package;
 mod plan;
+mod publish;
+mod publish_trust;
 mod pull;
 mod push;
 mod registry;
@@ -136,6 +139,10 @@ pub enum Command {
     Login(registry::LoginArgs),
     /// Write a CycloneDX or SPDX SBOM of a Blueprint: its charts, images and dependencies.
     Sbom(sbom::SbomArgs),
+    /// Publish a catalog: check, package, push, sign, attest and verify every Blueprint.
+    Publish(publish::PublishArgs),
+    /// Check what publishing needs: credentials, registry, key, git.
+    Doctor(doctor::DoctorArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -192,6 +199,8 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Inspect(a) => registry::inspect(&a, p),
         Command::Login(a) => registry::login(&a, p),
         Command::Sbom(a) => sbom::run(&a, p),
+        Command::Publish(a) => publish::run(&a, p),
+        Command::Doctor(a) => doctor::run(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success
