@@ -146,16 +146,21 @@ fn layouts_twice_second_uploads_nothing_and_everything_verifies() {
     let all = blueprints();
     assert_eq!(all.len(), 11);
     for (name, _) in &all {
-        let line = out.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap();
         assert!(line.ends_with("published"), "{line}");
         assert!(line.contains(" yes  yes "), "{line}");
     }
 
-    let second = json(&ok(
-        bpkit(d.path(), &["publish", "blueprints", "-o", "json"]),
-        "second publish",
-    )
-    .0);
+    let second = json(
+        &ok(
+            bpkit(d.path(), &["publish", "blueprints", "-o", "json"]),
+            "second publish",
+        )
+        .0,
+    );
     assert_eq!(second["summary"]["uploaded"], 0, "{second:#}");
     for r in rows(&second) {
         assert_eq!(r["status"], "unchanged", "{r}");
@@ -172,7 +177,14 @@ fn layouts_twice_second_uploads_nothing_and_everything_verifies() {
             ok(
                 bpkit(
                     d.path(),
-                    &["verify-attestation", &r, "--key", ".bpkit/cosign.pub", "--type", t],
+                    &[
+                        "verify-attestation",
+                        &r,
+                        "--key",
+                        ".bpkit/cosign.pub",
+                        "--type",
+                        t,
+                    ],
                 ),
                 &format!("verify-attestation {t} {r}"),
             );
@@ -283,7 +295,15 @@ fn changed_since_publishes_the_change_and_its_dependents() {
         &ok(
             bpkit(
                 d.path(),
-                &["publish", "blueprints", "--no-sign", "--changed-since", "HEAD~1", "-o", "json"],
+                &[
+                    "publish",
+                    "blueprints",
+                    "--no-sign",
+                    "--changed-since",
+                    "HEAD~1",
+                    "-o",
+                    "json",
+                ],
             ),
             "publish --changed-since",
         )
@@ -312,7 +332,15 @@ fn changed_since_publishes_the_change_and_its_dependents() {
         &ok(
             bpkit(
                 d.path(),
-                &["publish", "blueprints", "--no-sign", "--changed-since", "HEAD", "-o", "json"],
+                &[
+                    "publish",
+                    "blueprints",
+                    "--no-sign",
+                    "--changed-since",
+                    "HEAD",
+                    "-o",
+                    "json",
+                ],
             ),
             "publish --changed-since HEAD",
         )
@@ -348,7 +376,11 @@ fn killed_run_resumes_and_concurrent_runs_agree() {
     };
     assert_eq!(digests(&ra), digests(&rb));
     let again = json(
-        &ok(bpkit(d.path(), &["publish", "blueprints", "-o", "json"]), "third").0,
+        &ok(
+            bpkit(d.path(), &["publish", "blueprints", "-o", "json"]),
+            "third",
+        )
+        .0,
     );
     assert_eq!(again["summary"]["uploaded"], 0, "{again:#}");
     for (name, version) in blueprints() {
@@ -377,7 +409,13 @@ fn killed_run_resumes_and_concurrent_runs_agree() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    let r = json(&ok(bpkit(e.path(), &["publish", "blueprints", "-o", "json"]), "resume").0);
+    let r = json(
+        &ok(
+            bpkit(e.path(), &["publish", "blueprints", "-o", "json"]),
+            "resume",
+        )
+        .0,
+    );
     assert_eq!(r["summary"]["ok"], true);
     let statuses: BTreeSet<String> = rows(&r)
         .iter()
@@ -465,7 +503,13 @@ impl Drop for Reg {
 fn login(reg: &Reg, dir: &Path) {
     let mut c = bpkit_cmd(
         dir,
-        &["login", reg.host(), "--username", &reg.env["REGISTRY_USER"], "--password-stdin"],
+        &[
+            "login",
+            reg.host(),
+            "--username",
+            &reg.env["REGISTRY_USER"],
+            "--password-stdin",
+        ],
     );
     c.stdin(Stdio::piped());
     let mut child = c.spawn().unwrap();
@@ -494,14 +538,20 @@ fn registry_with_auth_then_helm_oras_and_cosign_read_every_blueprint() {
     login(&reg, d.path());
     let to = format!("{}/catalog", reg.host());
     let (out, _) = ok(
-        bpkit(d.path(), &["publish", "blueprints", "--to", &to, "-o", "json"]),
+        bpkit(
+            d.path(),
+            &["publish", "blueprints", "--to", &to, "-o", "json"],
+        ),
         "publish to the registry",
     );
     let r = json(&out);
     assert_eq!(rows(&r).len(), 11, "{r:#}");
     let again = json(
         &ok(
-            bpkit(d.path(), &["publish", "blueprints", "--to", &to, "-o", "json"]),
+            bpkit(
+                d.path(),
+                &["publish", "blueprints", "--to", &to, "-o", "json"],
+            ),
             "publish again",
         )
         .0,
@@ -541,7 +591,17 @@ fn registry_stopped_mid_publish_reports_no_false_success() {
     let to = format!("{}/catalog", reg.host());
     let mut child = bpkit_cmd(
         d.path(),
-        &["publish", "blueprints", "--to", &to, "-j", "1", "-o", "json", "--verbose"],
+        &[
+            "publish",
+            "blueprints",
+            "--to",
+            &to,
+            "-j",
+            "1",
+            "-o",
+            "json",
+            "--verbose",
+        ],
     )
     .spawn()
     .unwrap();
@@ -553,7 +613,12 @@ fn registry_stopped_mid_publish_reports_no_false_success() {
         for line in std::io::BufReader::new(stderr).lines() {
             let line = line.unwrap();
             // Stop the registry once two Blueprints are done.
-            if !stopped && lines.iter().filter(|l: &&String| l.ends_with("uploads)")).count() == 1
+            if !stopped
+                && lines
+                    .iter()
+                    .filter(|l: &&String| l.ends_with("uploads)"))
+                    .count()
+                    == 1
                 && line.ends_with("uploads)")
             {
                 stopped = true;
@@ -602,7 +667,10 @@ fn registry_stopped_mid_publish_reports_no_false_success() {
     let to = format!("{}/catalog", reg.host());
     let r = json(
         &ok(
-            bpkit(d.path(), &["publish", "blueprints", "--to", &to, "-o", "json"]),
+            bpkit(
+                d.path(),
+                &["publish", "blueprints", "--to", &to, "-o", "json"],
+            ),
             "publish after the outage",
         )
         .0,

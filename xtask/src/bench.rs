@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+#[path = "bench_publish.rs"]
+mod publish;
+
 /// One timed command.
 struct Timing {
     title: String,
@@ -43,9 +46,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         let table = match area {
             "validate" => bench_validate(root, &bin)?,
             "resolve" => bench_resolve(root, &bin)?,
+            "publish" => publish::bench(root, &bin)?,
             other => {
                 return Err(format!(
-                    "unknown bench area `{other}` (known: validate, resolve)"
+                    "unknown bench area `{other}` (known: validate, resolve, publish)"
                 ));
             }
         };

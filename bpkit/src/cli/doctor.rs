@@ -88,7 +88,10 @@ pub fn git_checks(dir: &Path) -> Vec<Check> {
             return vec![check(
                 "git",
                 Level::Warn,
-                format!("`{}` is not in a git work tree ({e}); `--changed-since` and provenance revisions need one", dir.display()),
+                format!(
+                    "`{}` is not in a git work tree ({e}); `--changed-since` and provenance revisions need one",
+                    dir.display()
+                ),
             )];
         }
     };
@@ -145,7 +148,11 @@ pub fn key_check(key: Option<&Path>, dir: &Path) -> Check {
             Level::Warn,
             "no key configured (`--key`, `BPKIT_KEY`): `bpkit publish` will create a development key in `.bpkit/`",
         ),
-        Err(e) => check("key", Level::Fail, format!("cannot read `{}`: {e}", path.display())),
+        Err(e) => check(
+            "key",
+            Level::Fail,
+            format!("cannot read `{}`: {e}", path.display()),
+        ),
     }
 }
 
@@ -162,9 +169,14 @@ pub fn run(a: &DoctorArgs, p: &Printer) -> Exit {
             format!("{rest}/bpkit/doctor:probe")
         };
         let host = rest.split('/').next().unwrap_or(rest).to_string();
-        let host_ok = Reference::parse(&probe).is_ok() || Reference::parse(&format!("{rest}:probe")).is_ok();
+        let host_ok =
+            Reference::parse(&probe).is_ok() || Reference::parse(&format!("{rest}:probe")).is_ok();
         if !host_ok {
-            checks.push(check("registry", Level::Fail, format!("`{text}` is not a registry reference")));
+            checks.push(check(
+                "registry",
+                Level::Fail,
+                format!("`{text}` is not a registry reference"),
+            ));
         } else {
             match (&a.registry.username, &config) {
                 (Some(u), _) => checks.push(check("credentials", Level::Ok, format!("user `{u}` from the command line"))),
@@ -189,21 +201,36 @@ pub fn run(a: &DoctorArgs, p: &Printer) -> Exit {
             }
             match connect(&a.registry, p) {
                 Ok(reg) => match reg.check_login(&host) {
-                    Ok(()) => checks.push(check("registry", Level::Ok, format!("`{host}` answers and accepts the credentials"))),
+                    Ok(()) => checks.push(check(
+                        "registry",
+                        Level::Ok,
+                        format!("`{host}` answers and accepts the credentials"),
+                    )),
                     Err(e) => checks.push(check("registry", Level::Fail, e.to_string())),
                 },
-                Err(_) => checks.push(check("registry", Level::Fail, "cannot set up the registry client")),
+                Err(_) => checks.push(check(
+                    "registry",
+                    Level::Fail,
+                    "cannot set up the registry client",
+                )),
             }
         }
     } else if let Some(cfg) = &config {
-        let level = if cfg.is_file() { Level::Ok } else { Level::Warn };
+        let level = if cfg.is_file() {
+            Level::Ok
+        } else {
+            Level::Warn
+        };
         checks.push(check(
             "credentials",
             level,
             if cfg.is_file() {
                 format!("Docker config `{}`", cfg.display())
             } else {
-                format!("no Docker config at `{}`; registries will be used anonymously", cfg.display())
+                format!(
+                    "no Docker config at `{}`; registries will be used anonymously",
+                    cfg.display()
+                )
             },
         ));
     }
@@ -219,8 +246,44 @@ pub fn run(a: &DoctorArgs, p: &Printer) -> Exit {
             if p.quiet && c.level != Level::Fail {
                 continue;
             }
-            p.data(&format!("{:<5} {:<12} {}", c.level.word(), c.what, c.message));
+            p.data(&format!(
+                "{:<5} {:<12} {}",
+                c.level.word(),
+                c.what,
+                c.message
+            ));
         }
     }
-    if failed { Exit::Findings } else { Exit::Success }
+    if failed {
+        Exit::Findings
+    } else {
+        Exit::Success
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_dev_key_warns_and_garbage_key_fails() {
+        let d = tempfile::tempdir().unwrap();
+        let c = key_check(None, d.path());
+        assert_eq!(c.level, Level::Warn, "{}", c.message);
+        assert!(c.message.contains("development key"), "{}", c.message);
+        let k = d.path().join("k.pem");
+        std::fs::write(&k, "not a key").unwrap();
+        let c = key_check(Some(&k), d.path());
+        assert_eq!(c.level, Level::Fail, "{}", c.message);
+        let c = key_check(Some(&d.path().join("absent.key")), d.path());
+        assert_eq!(c.level, Level::Fail, "{}", c.message);
+    }
+
+    #[test]
+    fn outside_git_warns() {
+        let d = tempfile::tempdir().unwrap();
+        let c = git_checks(d.path());
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].level, Level::Warn, "{}", c[0].message);
+    }
 }

@@ -162,7 +162,10 @@ fn row_annotation(r: &Row) -> Option<String> {
         .replace(',', "%2C");
     Some(format!(
         "::error file={file},line=1,col=1,title=bpkit publish::{}",
-        esc(&format!("`{}` {} was not published: {why}", r.name, r.version))
+        esc(&format!(
+            "`{}` {} was not published: {why}",
+            r.name, r.version
+        ))
     ))
 }
 

@@ -46,13 +46,14 @@ pub fn changed_files(dir: &Path, since: &str) -> Result<Vec<PathBuf>, PublishErr
     let top = git(dir, &["rev-parse", "--show-toplevel"])?;
     let top = PathBuf::from(String::from_utf8_lossy(&top).trim());
     let commit = format!("{since}^{{commit}}");
-    git(&top, &["rev-parse", "--verify", "--quiet", &commit]).map_err(|_| {
-        PublishError::Git {
-            command: format!("git rev-parse --verify {commit}"),
-            message: format!("`{since}` names no commit in `{}`", top.display()),
-        }
+    git(&top, &["rev-parse", "--verify", "--quiet", &commit]).map_err(|_| PublishError::Git {
+        command: format!("git rev-parse --verify {commit}"),
+        message: format!("`{since}` names no commit in `{}`", top.display()),
     })?;
-    let mut files = nul_paths(&top, &git(&top, &["diff", "--name-only", "-z", since, "--"])?);
+    let mut files = nul_paths(
+        &top,
+        &git(&top, &["diff", "--name-only", "-z", since, "--"])?,
+    );
     files.extend(nul_paths(
         &top,
         &git(&top, &["ls-files", "--others", "--exclude-standard", "-z"])?,

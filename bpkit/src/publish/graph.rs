@@ -20,10 +20,11 @@ impl Graph {
 
     /// Adds `from → to` (`from` depends on `to`); self-edges and unknown nodes are ignored.
     pub fn add(&mut self, from: usize, to: usize) {
-        if from != to && to < self.deps.len() {
-            if let Some(d) = self.deps.get_mut(from) {
-                d.insert(to);
-            }
+        if from != to
+            && to < self.deps.len()
+            && let Some(d) = self.deps.get_mut(from)
+        {
+            d.insert(to);
         }
     }
 

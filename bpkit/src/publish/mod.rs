@@ -37,9 +37,9 @@ use crate::sbom::{Format, SbomOptions};
 use crate::validate::blueprint::{Checked, check_file};
 use crate::version::{Constraint, Version};
 
-pub use target::{DEFAULT_TARGET, LayoutRepos, RepoLock, Repos, Target};
 #[cfg(feature = "oci")]
 pub use target::RegistryRepos;
+pub use target::{DEFAULT_TARGET, LayoutRepos, RepoLock, Repos, Target};
 
 /// Why a publish run stopped.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -58,7 +58,9 @@ pub enum PublishError {
     #[error("{errors} errors in the catalog; nothing was published")]
     #[diagnostic(
         code(bpkit::publish::invalid),
-        help("fix the findings above (`bpkit validate` and `bpkit lint` show the same), then publish again")
+        help(
+            "fix the findings above (`bpkit validate` and `bpkit lint` show the same), then publish again"
+        )
     )]
     Invalid {
         /// How many findings are errors.
@@ -93,7 +95,9 @@ pub enum PublishError {
     #[error("`{name}` {version} does not resolve against the catalog: {message}")]
     #[diagnostic(
         code(bpkit::publish::resolve),
-        help("add the missing Blueprint to the catalog, or change the constraint in `spec.depends`")
+        help(
+            "add the missing Blueprint to the catalog, or change the constraint in `spec.depends`"
+        )
     )]
     Resolve {
         /// The Blueprint.
@@ -194,7 +198,9 @@ pub enum PublishError {
     #[error("`{command}` failed: {message}")]
     #[diagnostic(
         code(bpkit::publish::git),
-        help("`--changed-since` needs the Blueprints inside a git work tree and a revision it knows (fetch history in CI: `fetch-depth: 0`)")
+        help(
+            "`--changed-since` needs the Blueprints inside a git work tree and a revision it knows (fetch history in CI: `fetch-depth: 0`)"
+        )
     )]
     Git {
         /// The command.
@@ -339,11 +345,7 @@ pub struct TrustOutcome {
 pub trait Trust: Send + Sync {
     /// Makes sure the artifact has a valid signature by the key, and the provenance and SBOM
     /// attestations for exactly these predicates; writes only what is missing.
-    fn ensure(
-        &self,
-        target: &Target,
-        subject: &Subject<'_>,
-    ) -> Result<TrustOutcome, PublishError>;
+    fn ensure(&self, target: &Target, subject: &Subject<'_>) -> Result<TrustOutcome, PublishError>;
     /// Checks the signature and the attestations as a consumer would.
     fn verify(&self, target: &Target, subject: &Subject<'_>) -> Result<(), PublishError>;
 }
@@ -483,14 +485,23 @@ pub fn publish(
     let (nodes, findings) = check(&opts.paths, &opts.lint)?;
     let graph = dependency_graph(&nodes);
     let order = graph.order().map_err(|cycle| {
-        PublishError::Cycle(cycle.iter().map(|&i| nodes[i].bp.name().to_string()).collect())
+        PublishError::Cycle(
+            cycle
+                .iter()
+                .map(|&i| nodes[i].bp.name().to_string())
+                .collect(),
+        )
     })?;
     let selected: BTreeSet<usize> = match &opts.changed_since {
         None => (0..nodes.len()).collect(),
         Some(since) => {
-            let base = opts.paths.first().map_or_else(|| PathBuf::from("."), Clone::clone);
+            let base = opts
+                .paths
+                .first()
+                .map_or_else(|| PathBuf::from("."), Clone::clone);
             let base = if base.is_file() {
-                base.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+                base.parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
             } else {
                 base
             };
@@ -510,7 +521,10 @@ pub fn publish(
         .iter()
         .map(|a| {
             (
-                (a.blueprint.name().to_string(), a.blueprint.version().to_string()),
+                (
+                    a.blueprint.name().to_string(),
+                    a.blueprint.version().to_string(),
+                ),
                 a.digest().to_string(),
             )
         })
@@ -718,16 +732,13 @@ fn package_all(nodes: &[Node], jobs: usize) -> Result<Vec<Artifact>, PublishErro
     results
         .into_iter()
         .map(|m| {
-            m.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| {
-                    Err(PublishError::Package {
-                        name: "a Blueprint".into(),
-                        message: "packaging did not finish".into(),
-                        help: None,
-                    })
+            m.into_inner().ok().flatten().unwrap_or_else(|| {
+                Err(PublishError::Package {
+                    name: "a Blueprint".into(),
+                    message: "packaging did not finish".into(),
+                    help: None,
                 })
+            })
         })
         .collect()
 }
@@ -791,7 +802,10 @@ fn dependency_lock(
         .iter()
         .map(|&j| {
             let b = &nodes[j].bp;
-            let short = b.name().strip_prefix(crate::model::NAME_PREFIX).unwrap_or(b.name());
+            let short = b
+                .name()
+                .strip_prefix(crate::model::NAME_PREFIX)
+                .unwrap_or(b.name());
             crate::resolve::LockNode {
                 name: short.to_string(),
                 blueprint: b.name().to_string(),

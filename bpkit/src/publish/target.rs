@@ -31,13 +31,19 @@ impl Target {
             text: text.chars().take(300).collect(),
             reason: reason.to_string(),
         };
-        if let Some(dir) = text.strip_prefix("oci:").filter(|_| !text.starts_with("oci://")) {
+        if let Some(dir) = text
+            .strip_prefix("oci:")
+            .filter(|_| !text.starts_with("oci://"))
+        {
             if dir.is_empty() {
                 return Err(bad("the folder is missing"));
             }
             return Ok(Target::Layouts(PathBuf::from(dir)));
         }
-        let rest = text.strip_prefix("oci://").unwrap_or(text).trim_end_matches('/');
+        let rest = text
+            .strip_prefix("oci://")
+            .unwrap_or(text)
+            .trim_end_matches('/');
         let (host, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if host.is_empty() || !(host.contains('.') || host.contains(':') || host == "localhost") {
             return Err(bad(
@@ -223,7 +229,10 @@ impl Repos for LayoutRepos {
         }
         let layout = Layout::open(&dir).map_err(|e| self.layout_error(name, e))?;
         let tags = layout.tags().map_err(|e| self.layout_error(name, e))?;
-        Ok(tags.into_iter().find(|(t, _)| t == tag).map(|(_, d)| d.digest))
+        Ok(tags
+            .into_iter()
+            .find(|(t, _)| t == tag)
+            .map(|(_, d)| d.digest))
     }
 
     fn push(&self, name: &str, image: &Image, tag: &str) -> Result<usize, PublishError> {
@@ -342,13 +351,16 @@ mod tests {
             Target::Layouts(PathBuf::from("./dist/oci"))
         );
         let t = Target::parse("oci://127.0.0.1:5000/bp/").unwrap();
-        assert_eq!(
-            t.reference("bp-x", "1.0.0"),
-            "127.0.0.1:5000/bp/bp-x:1.0.0"
-        );
+        assert_eq!(t.reference("bp-x", "1.0.0"), "127.0.0.1:5000/bp/bp-x:1.0.0");
         let t = Target::parse("ghcr.io").unwrap();
         assert_eq!(t.repository("bp-x"), "ghcr.io/bp-x");
-        for bad in ["oci:", "dist/oci", "ghcr.io/Org", "ghcr.io/org:1.0", "ghcr.io/a//b"] {
+        for bad in [
+            "oci:",
+            "dist/oci",
+            "ghcr.io/Org",
+            "ghcr.io/org:1.0",
+            "ghcr.io/a//b",
+        ] {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }
     }

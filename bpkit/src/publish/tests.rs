@@ -77,7 +77,11 @@ fn errors_stop_before_any_upload() {
     match publish(&opts(d.path()), &repos, None, &Silent) {
         Err(PublishError::Invalid { errors, findings }) => {
             assert!(errors > 0);
-            assert!(findings.iter().any(|f| f.file_name().is_some_and(|n| n.contains("valkey"))));
+            assert!(
+                findings
+                    .iter()
+                    .any(|f| f.file_name().is_some_and(|n| n.contains("valkey")))
+            );
         }
         other => panic!("{:?}", other.map(|r| report::table(&r))),
     }
@@ -90,7 +94,11 @@ fn gitignore_entries_are_added_once() {
     std::fs::write(d.path().join(".gitignore"), "target\n.bpkit").unwrap();
     let added = ensure_gitignore(d.path(), &["/.bpkit/", "/dist/"]).unwrap();
     assert_eq!(added, vec!["/dist/".to_string()]);
-    assert!(ensure_gitignore(d.path(), &["/.bpkit/", "/dist/"]).unwrap().is_empty());
+    assert!(
+        ensure_gitignore(d.path(), &["/.bpkit/", "/dist/"])
+            .unwrap()
+            .is_empty()
+    );
     let text = std::fs::read_to_string(d.path().join(".gitignore")).unwrap();
     assert_eq!(text, "target\n.bpkit\n/dist/\n");
 }
