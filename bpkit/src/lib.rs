@@ -22,6 +22,7 @@
 //! | [`oci`] | digests, manifests, OCI image layout folders |
 //! | [`sbom`] | CycloneDX and SPDX SBOMs: charts, images and dependencies of a Blueprint |
 //! | [`publish`] | a whole catalog checked, packaged, pushed, signed, attested and verified |
+//! | `trust` | cosign-compatible signatures and attestations over a `Store` (feature `sign`) |
 //! | [`atomic`] | files written whole or not at all |
 //! | `cli` | the command line (feature `cli`) |
 //!
@@ -42,6 +43,8 @@ pub mod publish;
 pub mod render;
 pub mod resolve;
 pub mod sbom;
+#[cfg(feature = "sign")]
+pub mod trust;
 pub mod validate;
 pub mod version;
 pub mod yaml;

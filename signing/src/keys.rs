@@ -170,6 +170,13 @@ impl Signer {
         Ok(Self { key })
     }
 
+    /// Reads an unencrypted PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`), as
+    /// `openssl genpkey` writes it; for importing keys made by other tools.
+    pub fn from_pkcs8_pem(pem: &[u8]) -> Result<Self> {
+        let block = pem::decode(pem, "private key", &["PRIVATE KEY"])?;
+        Self::from_pkcs8_der(&block.body)
+    }
+
     /// The unencrypted PKCS#8 DER encoding of the private key (keep it secret).
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
         let doc = self.key.to_pkcs8_der().map_err(|e| Error::PrivateKey {

@@ -47,9 +47,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "validate" => bench_validate(root, &bin)?,
             "resolve" => bench_resolve(root, &bin)?,
             "publish" => publish::bench(root, &bin)?,
+            "sign" => bench_sign(root, &bin)?,
             other => {
                 return Err(format!(
-                    "unknown bench area `{other}` (known: validate, resolve, publish)"
+                    "unknown bench area `{other}` (known: validate, resolve, sign, publish)"
                 ));
             }
         };
@@ -419,6 +420,219 @@ fn bench_resolve(root: &Path, bin: &Path) -> Result<String, String> {
         times.get(times.len() / 2).copied().unwrap_or(f64::NAN)
     ));
     if let Some(l) = gen_lines.first() {
+        s.push_str(&format!("\n`{l}`\n"));
+    }
+    Ok(s)
+}
+
+/// A registry started by `../shared/interop/registry.sh` for the benchmark; stopped on drop.
+struct BenchRegistry {
+    script: PathBuf,
+    state: PathBuf,
+    host: String,
+}
+
+impl BenchRegistry {
+    fn start(root: &Path) -> Result<BenchRegistry, String> {
+        let script = root.join("../shared/interop/registry.sh");
+        if !script.is_file() {
+            return Err(format!(
+                "`{}` is missing: the sign benchmark needs the interop registry",
+                script.display()
+            ));
+        }
+        let state = std::env::temp_dir().join(format!("bpkit-bench-sign-{}", std::process::id()));
+        let run = |args: &[&str]| {
+            Command::new("timeout")
+                .arg("900")
+                .arg(&script)
+                .args(args)
+                .env("BPKIT_INTEROP_STATE", &state)
+                .output()
+                .map_err(|e| e.to_string())
+        };
+        let out = run(&["start", "--ttl", "1800"])?;
+        if !out.status.success() {
+            return Err(format!(
+                "registry.sh start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let env = run(&["env"])?;
+        let host = String::from_utf8_lossy(&env.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("REGISTRY_HOST="))
+            .map(str::to_string)
+            .ok_or("registry.sh env printed no REGISTRY_HOST")?;
+        Ok(BenchRegistry {
+            script,
+            state,
+            host,
+        })
+    }
+}
+
+impl Drop for BenchRegistry {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.script)
+            .arg("stop")
+            .env("BPKIT_INTEROP_STATE", &self.state)
+            .output();
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+/// Sign and verify 100 artifacts on the local registry (in process, and the CLI cold), and
+/// SBOMs for the whole corpus.
+fn bench_sign(root: &Path, bin: &Path) -> Result<String, String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "bpkit",
+            "--example",
+            "sign_bench",
+        ])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("building the sign_bench example failed".into());
+    }
+    let reg = BenchRegistry::start(root)?;
+    let h = reg.host.clone();
+    let ex = root.join("target/release/examples/sign_bench");
+    let n = 100usize;
+    let (_, counted) = runs();
+    let mut lines = Vec::new();
+    for _ in 0..counted.clamp(1, 3) {
+        let out = Command::new(&ex)
+            .args([h.as_str(), &n.to_string()])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "sign_bench failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        lines.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    let field = |l: &str, k: &str| -> f64 {
+        l.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let median = |k: &str| -> f64 {
+        let mut v: Vec<f64> = lines.iter().map(|l| field(l, k)).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    // The CLI, cold processes: key decryption (scrypt) included in `sign`.
+    let tmp = std::env::temp_dir().join(format!("bpkit-bench-sign-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let b = bin.display();
+    let bp = root.join("blueprints/postgres");
+    let setup = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -e; export BPKIT_KEY_PASSWORD=bench; {b} key generate --output-key-prefix k -q; {b} push {} {h}/bench/cli -q",
+            bp.display()
+        ))
+        .current_dir(&tmp)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !setup.status.success() {
+        return Err(format!(
+            "preparing the CLI benchmark failed: {}",
+            String::from_utf8_lossy(&setup.stderr)
+        ));
+    }
+    let digest = Command::new(bin)
+        .args(["digest", &bp.display().to_string(), "-o", "json"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let tag = String::from_utf8_lossy(&digest.stdout)
+        .split("\"tag\":\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap_or("latest")
+        .to_string();
+    let target = format!("{h}/bench/cli:{tag}");
+    let cli_sign = time_cmd(
+        "cli-sign",
+        "`bpkit sign` one artifact, cold process (scrypt key decryption, both layouts; forced)",
+        1.0,
+        &tmp,
+        &format!("BPKIT_KEY_PASSWORD=bench {b} sign {target} --key k.key --force -q"),
+    )?;
+    let cli_verify = time_cmd(
+        "cli-verify",
+        "`bpkit verify` one artifact, cold process",
+        1.0,
+        &tmp,
+        &format!("{b} verify {target} --key k.pub -q"),
+    )?;
+    // SBOMs for the whole corpus.
+    let corpus = root.join("../shared/corpus/openova/platform");
+    let mut sbom_rows = Vec::new();
+    if corpus.is_dir() {
+        let dirs = list(&corpus)?;
+        let count = dirs
+            .iter()
+            .filter(|d| corpus.join(d).join("blueprint.yaml").is_file())
+            .count();
+        for fmt in ["cyclonedx", "spdx"] {
+            sbom_rows.push(time_cmd(
+                &format!("sbom-{fmt}"),
+                &format!("`bpkit sbom --format {fmt}` for each of the {count} corpus Blueprints"),
+                count as f64,
+                &tmp,
+                &format!(
+                    "for d in {}/*/; do [ -f \"$d/blueprint.yaml\" ] || continue; {b} sbom \"$d\" --format {fmt} --out sbom.json -q || exit 1; done",
+                    corpus.display()
+                ),
+            )?);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    let mut s = format!(
+        "## sign\n\nRegistry: CNCF Distribution 2.8.2 on 127.0.0.1 (`registry.sh`, plain HTTP, no referrers API: fallback tag index).\n\n| benchmark | total | per artifact |\n|---|---|---|\n"
+    );
+    for (k, what) in [
+        ("push_ms", "push"),
+        (
+            "sign_ms",
+            "sign (`.sig` layer + bundle referrer + fallback index)",
+        ),
+        ("verify_ms", "verify (both layouts)"),
+    ] {
+        let t = median(k);
+        s.push_str(&format!(
+            "| {n} artifacts, in process, one key: {what} | {:.0} ms | {:.1} ms |\n",
+            t,
+            t / n as f64
+        ));
+    }
+    for t in [&cli_sign, &cli_verify] {
+        s.push_str(&format!(
+            "| {} | {:.1} ms | {:.1} ms |\n",
+            t.title,
+            t.median() * 1000.0,
+            t.median() * 1000.0 / t.units
+        ));
+    }
+    for t in &sbom_rows {
+        s.push_str(&format!(
+            "| {} | {:.0} ms | {:.1} ms |\n",
+            t.title,
+            t.median() * 1000.0,
+            t.median() * 1000.0 / t.units
+        ));
+    }
+    if let Some(l) = lines.first() {
         s.push_str(&format!("\n`{l}`\n"));
     }
     Ok(s)

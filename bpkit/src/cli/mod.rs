@@ -15,6 +15,7 @@ mod pull;
 mod push;
 mod registry;
 mod sbom;
+mod trust;
 mod validate;
 mod validate_config;
 
@@ -143,6 +144,16 @@ pub enum Command {
     Publish(publish::PublishArgs),
     /// Check what publishing needs: credentials, registry, key, git.
     Doctor(doctor::DoctorArgs),
+    /// Generate, import or show cosign key pairs.
+    Key(trust::KeyArgs),
+    /// Sign an artifact (cosign `.sig` tag layout and a Sigstore bundle referrer).
+    Sign(trust::SignArgs),
+    /// Verify an artifact's signatures with a public key.
+    Verify(trust::VerifyArgs),
+    /// Attach a signed in-toto attestation (SLSA provenance, SBOM, …) to an artifact.
+    Attest(trust::AttestArgs),
+    /// Verify an attestation with a public key and print its predicate.
+    VerifyAttestation(trust::VerifyAttestationArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -201,6 +212,11 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Sbom(a) => sbom::run(&a, p),
         Command::Publish(a) => publish::run(&a, p),
         Command::Doctor(a) => doctor::run(&a, p),
+        Command::Key(a) => trust::key(&a, p),
+        Command::Sign(a) => trust::sign(&a, p),
+        Command::Verify(a) => trust::verify(&a, p),
+        Command::Attest(a) => trust::attest(&a, p),
+        Command::VerifyAttestation(a) => trust::verify_attestation(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success

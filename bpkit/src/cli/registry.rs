@@ -285,8 +285,8 @@ pub struct CopyArgs {
     pub registry: RegistryArgs,
 }
 
-/// Runs `bpkit copy`: the manifest byte for byte, its blobs, and its cosign `.sig` / `.att`
-/// tags when the source has them.
+/// Runs `bpkit copy`: the manifest byte for byte, its blobs, its cosign `.sig` / `.att`
+/// tags when the source has them, and its OCI 1.1 referrers with their fallback index.
 pub fn copy(a: &CopyArgs, p: &Printer) -> Exit {
     let run = || -> Result<serde_json::Value, Exit> {
         let src = parse_place(&a.source, false, p)?;
@@ -309,7 +309,14 @@ pub fn copy(a: &CopyArgs, p: &Printer) -> Exit {
             let img = read(&with_tag(&src, &t), &mut reg, &a.registry, p)?;
             extra.push(write(&img, &dst, &t, true, &mut reg, &a.registry, p)?);
         }
-        Ok(json!({ "digest": image.digest().to_string(), "copied": main, "attached": extra }))
+        let referrers =
+            super::trust::copy_referrers(&src, &dst, image.digest(), &mut reg, &a.registry, p)?;
+        Ok(json!({
+            "digest": image.digest().to_string(),
+            "copied": main,
+            "attached": extra,
+            "referrers": referrers,
+        }))
     };
     match run() {
         Ok(v) => {

@@ -516,6 +516,58 @@ impl Layout {
         opts: &WriteOptions,
     ) -> Result<WriteOutcome, OciError> {
         validate_tag(tag)?;
+        // Refuse a conflicting tag before writing anything.
+        self.check_tag(tag, image.digest(), opts)?;
+        let mut blobs_written = 0;
+        for (d, bytes) in image.blobs() {
+            blobs_written += usize::from(self.put_blob(d, bytes)?);
+        }
+        blobs_written += usize::from(self.put_blob(image.digest(), image.manifest_json())?);
+        let (index_updated, replaced) = self.set_tag(&image.descriptor(), tag, opts)?;
+        Ok(WriteOutcome {
+            digest: image.digest().clone(),
+            blobs_written,
+            index_updated,
+            replaced,
+        })
+    }
+
+    fn check_tag(&self, tag: &str, digest: &Digest, opts: &WriteOptions) -> Result<(), OciError> {
+        if opts.force {
+            return Ok(());
+        }
+        let index = self.load_index(&ReadLimits::default())?;
+        for e in manifests(&index) {
+            if ref_name(e) != Some(tag) {
+                continue;
+            }
+            let found = e
+                .get("digest")
+                .and_then(Value::as_str)
+                .and_then(|d| Digest::parse(d).ok());
+            if found.as_ref() != Some(digest) {
+                return Err(OciError::TagConflict {
+                    tag: tag.to_string(),
+                    layout: self.dir.clone(),
+                    existing: found
+                        .map_or_else(|| "an invalid digest".to_string(), |d| d.to_string()),
+                    new: digest.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Points `tag` at the manifest `desc` in `index.json` (the manifest must be stored
+    /// already). Returns whether the index changed and the manifest the tag named before,
+    /// when it moved. A tag naming other content is refused unless `opts.force`.
+    pub fn set_tag(
+        &self,
+        desc: &Descriptor,
+        tag: &str,
+        opts: &WriteOptions,
+    ) -> Result<(bool, Option<Digest>), OciError> {
+        validate_tag(tag)?;
         let mut index = self.load_index(&ReadLimits::default())?;
         let entries = manifests(&index);
         let mut positions = Vec::new();
@@ -530,7 +582,7 @@ impl Layout {
                 .get("digest")
                 .and_then(Value::as_str)
                 .and_then(|d| Digest::parse(d).ok());
-            if digest.as_ref() != Some(image.digest()) {
+            if digest.as_ref() != Some(&desc.digest) {
                 differs = true;
                 let existing =
                     digest.map_or_else(|| "an invalid digest".to_string(), |d| d.to_string());
@@ -539,32 +591,17 @@ impl Layout {
                         tag: tag.to_string(),
                         layout: self.dir.clone(),
                         existing,
-                        new: image.digest().to_string(),
+                        new: desc.digest.to_string(),
                     });
                 }
                 replaced = Digest::parse(&existing).ok();
             }
         }
-        let unchanged = positions.len() == 1 && !differs;
-        let mut blobs_written = 0;
-        for (d, bytes) in image.blobs() {
-            blobs_written += usize::from(self.put_blob(d, bytes)?);
+        if positions.len() == 1 && !differs {
+            return Ok((false, None));
         }
-        blobs_written += usize::from(self.put_blob(image.digest(), image.manifest_json())?);
-        if unchanged {
-            return Ok(WriteOutcome {
-                digest: image.digest().clone(),
-                blobs_written,
-                index_updated: false,
-                replaced: None,
-            });
-        }
-        let entry = serde_json::to_value(
-            image
-                .descriptor()
-                .with_annotation(annotation::REF_NAME, tag),
-        )
-        .map_err(|e| OciError::BadJson {
+        let entry = serde_json::to_value(desc.clone().with_annotation(annotation::REF_NAME, tag))
+            .map_err(|e| OciError::BadJson {
             what: "the new index entry".into(),
             message: e.to_string(),
         })?;
@@ -584,12 +621,60 @@ impl Layout {
             message: e.to_string(),
         })?;
         write_file(&self.dir.join(INDEX_FILE), &bytes)?;
-        Ok(WriteOutcome {
-            digest: image.digest().clone(),
-            blobs_written,
-            index_updated: true,
-            replaced,
-        })
+        Ok((true, replaced))
+    }
+
+    /// The manifest descriptor `tag` names, or `None` when the layout has no such tag.
+    pub fn find_tag(&self, tag: &str) -> Result<Option<Descriptor>, OciError> {
+        match self.resolve(Some(tag), &ReadLimits::default()) {
+            Ok(d) => Ok(Some(d)),
+            Err(OciError::TagNotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads the bytes of a stored blob (a manifest, an index, a config or a layer) of
+    /// `digest`, at most `limit` bytes, checking its digest.
+    pub fn read_blob_by_digest(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>, OciError> {
+        let path = self.blob_path(digest);
+        let what = format!("blob `{digest}`");
+        let bytes = match read_regular(&path, limit, &what) {
+            Ok(b) => b,
+            Err(ReadFail::Missing) => {
+                return Err(OciError::BlobMissing {
+                    digest: digest.to_string(),
+                    location: format!("`{}`", self.dir.display()),
+                });
+            }
+            Err(ReadFail::Other(e)) => return Err(e),
+        };
+        let actual = Digest::of(&bytes);
+        if actual != *digest {
+            return Err(OciError::DigestMismatch {
+                what,
+                expected: digest.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Reads a blob and checks it against its descriptor (size and digest).
+    pub fn read_described(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
+        self.read_blob(d, &format!("blob `{}`", d.digest))
+    }
+
+    /// Whether the blob `digest` is present with `size` bytes and the right content.
+    pub fn contains_blob(&self, digest: &Digest, size: u64) -> bool {
+        self.has_blob(digest, size)
+    }
+
+    /// Stores `bytes` as a blob unless it is there already; returns its digest and whether
+    /// it was written.
+    pub fn store_blob(&self, bytes: &[u8]) -> Result<(Digest, bool), OciError> {
+        let d = Digest::of(bytes);
+        let wrote = self.put_blob(&d, bytes)?;
+        Ok((d, wrote))
     }
 }
 

@@ -8,6 +8,8 @@
 //! - [`Image`]: a manifest with its blobs in memory, every size and digest checked.
 //! - [`layout`]: writing and reading OCI image layout folders (`oci:DIR:TAG`).
 //! - [`media_type`] and [`annotation`]: every protocol string in one place.
+//! - [`store`]: one synchronous [`Store`] interface over layouts and registry repositories,
+//!   with OCI 1.1 referrers (API or fallback tag).
 //!
 //! Everything here but `registry` is synchronous and offline (std only). The registry client
 //! sits behind the `oci` cargo feature and moves the same [`Image`] values.
@@ -21,9 +23,11 @@ mod manifest;
 pub mod media_type;
 #[cfg(feature = "oci")]
 pub mod registry;
+pub mod store;
 
 pub use digest::Digest;
 pub use error::OciError;
 pub use image::Image;
 pub use layout::{Layout, LayoutRef, ReadLimits, WriteOptions, WriteOutcome};
 pub use manifest::{Descriptor, Manifest};
+pub use store::{Store, StoreError};

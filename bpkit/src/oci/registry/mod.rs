@@ -11,6 +11,7 @@
 
 mod credentials;
 mod reference;
+mod store;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -27,6 +28,7 @@ use oci_client::secrets::RegistryAuth;
 
 pub use credentials::{Credentials, docker_config_path, lookup, store};
 pub use reference::Reference;
+pub use store::RegistryStore;
 
 use super::{Descriptor, Digest, Image, Manifest, OciError, ReadLimits, media_type};
 
