@@ -68,7 +68,7 @@ impl Progress {
                 b.enable_steady_tick(std::time::Duration::from_millis(120));
                 b
             }),
-            verbose: verbose && !p.quiet && !p.json_mode(),
+            verbose: verbose && !p.quiet,
         }
     }
 
