@@ -278,3 +278,23 @@ pub fn check_key(bytes: &[u8]) -> Result<Option<String>, String> {
     let signer = signer_from_pem(bytes, dev_password().as_bytes()).map_err(|e| e.to_string())?;
     Ok(Some(signer.verifier().key_id()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_key_is_created_once_and_reopened() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, created, public) = dev_key(d.path()).unwrap();
+        assert!(created);
+        let pem = std::fs::read_to_string(&public).unwrap();
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+        let (b, created, _) = dev_key(d.path()).unwrap();
+        assert!(!created);
+        assert_eq!(a.verifier().key_id(), b.verifier().key_id());
+        let key = std::fs::read(d.path().join(".bpkit/cosign.key")).unwrap();
+        assert_eq!(check_key(&key).unwrap(), Some(a.verifier().key_id()));
+        assert!(check_key(b"-----BEGIN PUBLIC KEY-----\n").is_err());
+    }
+}
