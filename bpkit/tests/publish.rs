@@ -281,10 +281,7 @@ fn changed_since_publishes_the_change_and_its_dependents() {
     git(d.path(), &["init", "-q"]);
     git(d.path(), &["add", "."]);
     git(d.path(), &["commit", "-q", "-m", "catalog"]);
-    ok(
-        bpkit(d.path(), &["publish", "blueprints", "--no-sign"]),
-        "first publish",
-    );
+    ok(bpkit(d.path(), &["publish", "blueprints"]), "first publish");
     for f in ["blueprint.yaml", "chart/Chart.yaml"] {
         let p = d.path().join("blueprints/tls-issuer").join(f);
         let t = std::fs::read_to_string(&p).unwrap();
@@ -298,7 +295,6 @@ fn changed_since_publishes_the_change_and_its_dependents() {
                 &[
                     "publish",
                     "blueprints",
-                    "--no-sign",
                     "--changed-since",
                     "HEAD~1",
                     "-o",
@@ -327,6 +323,12 @@ fn changed_since_publishes_the_change_and_its_dependents() {
     assert_eq!(tls["version"], "1.2.1");
     // Dependency order: the changed Blueprint first.
     assert_eq!(rows(&r)[0]["name"], "bp-tls-issuer");
+    // The dependents' artifacts are the same, but their locks now pin tls-issuer 1.2.1: new
+    // SBOM and provenance attestations are attached.
+    for x in rows(&r).iter().filter(|x| x["name"] != "bp-tls-issuer") {
+        assert_eq!(x["status"], "completed", "{x}");
+        assert!(x["uploaded"].as_u64().unwrap() > 0, "{x}");
+    }
     // Nothing changed since HEAD: nothing to publish.
     let none = json(
         &ok(
