@@ -132,6 +132,34 @@ fn blueprints() -> Vec<(String, String)> {
     out
 }
 
+/// Checks, as a consumer would, the signature and the three attestations of every Blueprint
+/// published to `dir/dist/oci`.
+fn verify_all(dir: &Path) {
+    for (name, version) in blueprints() {
+        let r = format!("oci:dist/oci/{name}:{version}");
+        ok(
+            bpkit(dir, &["verify", &r, "--key", ".bpkit/cosign.pub"]),
+            &format!("verify {r}"),
+        );
+        for t in ["slsaprovenance", "cyclonedx", "spdx"] {
+            ok(
+                bpkit(
+                    dir,
+                    &[
+                        "verify-attestation",
+                        &r,
+                        "--key",
+                        ".bpkit/cosign.pub",
+                        "--type",
+                        t,
+                    ],
+                ),
+                &format!("verify-attestation {t} {r}"),
+            );
+        }
+    }
+}
+
 #[test]
 fn layouts_twice_second_uploads_nothing_and_everything_verifies() {
     let d = project();
@@ -167,29 +195,7 @@ fn layouts_twice_second_uploads_nothing_and_everything_verifies() {
         assert_eq!(r["signed"], true);
     }
 
-    for (name, version) in &all {
-        let r = format!("oci:dist/oci/{name}:{version}");
-        ok(
-            bpkit(d.path(), &["verify", &r, "--key", ".bpkit/cosign.pub"]),
-            &format!("verify {r}"),
-        );
-        for t in ["slsaprovenance", "cyclonedx", "spdx"] {
-            ok(
-                bpkit(
-                    d.path(),
-                    &[
-                        "verify-attestation",
-                        &r,
-                        "--key",
-                        ".bpkit/cosign.pub",
-                        "--type",
-                        t,
-                    ],
-                ),
-                &format!("verify-attestation {t} {r}"),
-            );
-        }
-    }
+    verify_all(d.path());
 
     let Some(shared) = shared() else {
         eprintln!("SKIPPED: skopeo part: ../shared is absent (set BPKIT_SHARED)");
@@ -385,13 +391,7 @@ fn killed_run_resumes_and_concurrent_runs_agree() {
         .0,
     );
     assert_eq!(again["summary"]["uploaded"], 0, "{again:#}");
-    for (name, version) in blueprints() {
-        let r = format!("oci:dist/oci/{name}:{version}");
-        ok(
-            bpkit(d.path(), &["verify", &r, "--key", ".bpkit/cosign.pub"]),
-            &format!("verify {r}"),
-        );
-    }
+    verify_all(d.path());
 
     // A run killed part-way (here: after the first Blueprint reported done) is completed by
     // the next one, which reports nothing it did not check.
@@ -424,13 +424,7 @@ fn killed_run_resumes_and_concurrent_runs_agree() {
         .map(|x| x["status"].as_str().unwrap().to_string())
         .collect();
     assert!(statuses.contains("unchanged"), "{r:#}");
-    for (name, version) in blueprints() {
-        let r = format!("oci:dist/oci/{name}:{version}");
-        ok(
-            bpkit(e.path(), &["verify", &r, "--key", ".bpkit/cosign.pub"]),
-            &format!("verify {r} after resume"),
-        );
-    }
+    verify_all(e.path());
 }
 
 /// A registry started by `registry.sh` under a private state folder; stopped on drop.
