@@ -673,3 +673,73 @@ fn registry_stopped_mid_publish_reports_no_false_success() {
     );
     assert_eq!(r["summary"]["ok"], true, "{r:#}");
 }
+
+#[test]
+fn mirror_with_dependencies_keeps_digests_signatures_and_attestations() {
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let interop = shared.join("interop");
+    let (Some(a), Some(b)) = (Reg::start(&interop, &[]), Reg::start(&interop, &[])) else {
+        return;
+    };
+    let d = project();
+    let from = format!("{}/catalog", a.host());
+    let to = format!("{}/mirror", b.host());
+    ok(
+        bpkit(d.path(), &["publish", "blueprints", "--to", &from]),
+        "publish",
+    );
+    let src = format!("{from}/bp-wordpress:1.4.0");
+    ok(
+        bpkit(
+            d.path(),
+            &["mirror", &src, "--to", &to, "--with-dependencies"],
+        ),
+        "mirror",
+    );
+    let all: HashMap<String, String> = blueprints().into_iter().collect();
+    let closure = [
+        "bp-wordpress",
+        "bp-postgres",
+        "bp-valkey",
+        "bp-db-backup",
+        "bp-ingress",
+        "bp-tls-issuer",
+    ];
+    for name in closure {
+        let v = &all[name];
+        let digest = |r: &str| {
+            json(&ok(bpkit(d.path(), &["inspect", r, "-o", "json"]), r).0)["digest"].clone()
+        };
+        let (s, t) = (format!("{from}/{name}:{v}"), format!("{to}/{name}:{v}"));
+        assert_eq!(digest(&s), digest(&t), "{name}");
+        let tags = |repo: &str| ok(bpkit(d.path(), &["tags", repo]), repo).0;
+        assert_eq!(
+            tags(&format!("{from}/{name}")),
+            tags(&format!("{to}/{name}"))
+        );
+        ok(
+            bpkit(d.path(), &["verify", &t, "--key", ".bpkit/cosign.pub"]),
+            &format!("verify {t}"),
+        );
+        ok(
+            bpkit(
+                d.path(),
+                &[
+                    "verify-attestation",
+                    &t,
+                    "--key",
+                    ".bpkit/cosign.pub",
+                    "--type",
+                    "spdx",
+                ],
+            ),
+            &format!("verify-attestation {t}"),
+        );
+    }
+    // Blueprints outside the closure stay behind.
+    let (code, _, _) = bpkit(d.path(), &["inspect", &format!("{to}/bp-platform:1.0.0")]);
+    assert_ne!(code, 0);
+}

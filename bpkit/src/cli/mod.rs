@@ -6,6 +6,7 @@ mod doctor;
 mod init;
 mod lint;
 mod migrate;
+mod mirror;
 mod output;
 mod package;
 mod plan;
@@ -144,6 +145,8 @@ pub enum Command {
     Publish(publish::PublishArgs),
     /// Check what publishing needs: credentials, registry, key, git.
     Doctor(doctor::DoctorArgs),
+    /// Copy Blueprints with signatures, attestations, referrers and dependencies, byte for byte.
+    Mirror(mirror::MirrorArgs),
     /// Generate, import or show cosign key pairs.
     Key(trust::KeyArgs),
     /// Sign an artifact (cosign `.sig` tag layout and a Sigstore bundle referrer).
@@ -212,6 +215,7 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Sbom(a) => sbom::run(&a, p),
         Command::Publish(a) => publish::run(&a, p),
         Command::Doctor(a) => doctor::run(&a, p),
+        Command::Mirror(a) => mirror::run(&a, p),
         Command::Key(a) => trust::key(&a, p),
         Command::Sign(a) => trust::sign(&a, p),
         Command::Verify(a) => trust::verify(&a, p),
