@@ -743,3 +743,86 @@ fn mirror_with_dependencies_keeps_digests_signatures_and_attestations() {
     let (code, _, _) = bpkit(d.path(), &["inspect", &format!("{to}/bp-platform:1.0.0")]);
     assert_ne!(code, 0);
 }
+
+#[test]
+fn bundle_export_then_import_keeps_digests_and_verifies() {
+    let d = project();
+    ok(bpkit(d.path(), &["publish", "blueprints"]), "publish");
+    ok(
+        bpkit(
+            d.path(),
+            &[
+                "bundle",
+                "export",
+                "oci:dist/oci/bp-sso:2.2.0",
+                "--out",
+                "bundle.tar",
+            ],
+        ),
+        "bundle export",
+    );
+    let (_, err) = ok(
+        bpkit(
+            d.path(),
+            &[
+                "bundle",
+                "import",
+                "bundle.tar",
+                "--to",
+                "oci:imported",
+                "--key",
+                ".bpkit/cosign.pub",
+            ],
+        ),
+        "bundle import",
+    );
+    assert!(!err.contains("do not verify"), "{err}");
+    let all: HashMap<String, String> = blueprints().into_iter().collect();
+    for name in ["bp-sso", "bp-postgres"] {
+        let v = &all[name];
+        let digest = |r: &str| {
+            json(&ok(bpkit(d.path(), &["inspect", r, "-o", "json"]), r).0)["digest"].clone()
+        };
+        assert_eq!(
+            digest(&format!("oci:dist/oci/{name}:{v}")),
+            digest(&format!("oci:imported/{name}:{v}")),
+            "{name}"
+        );
+        let t = format!("oci:imported/{name}:{v}");
+        ok(
+            bpkit(
+                d.path(),
+                &[
+                    "verify-attestation",
+                    &t,
+                    "--key",
+                    ".bpkit/cosign.pub",
+                    "--type",
+                    "cyclonedx",
+                ],
+            ),
+            &format!("verify-attestation {t}"),
+        );
+    }
+    // Another key: the import fails.
+    let e = project();
+    ok(
+        bpkit(e.path(), &["publish", "blueprints"]),
+        "publish elsewhere",
+    );
+    let other = e.path().join(".bpkit/cosign.pub");
+    let (code, _, err) = bpkit(
+        d.path(),
+        &[
+            "bundle",
+            "import",
+            "bundle.tar",
+            "--to",
+            "oci:imported2",
+            "--key",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("do not verify"), "{err}");
+}

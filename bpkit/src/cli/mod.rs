@@ -1,6 +1,7 @@
 //! The `bpkit` command line: argument definitions, output modes and exit codes. Each command
 //! is a file here that reads its arguments and calls the library.
 
+mod bundle;
 mod digest;
 mod doctor;
 mod init;
@@ -147,6 +148,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Copy Blueprints with signatures, attestations, referrers and dependencies, byte for byte.
     Mirror(mirror::MirrorArgs),
+    /// Export Blueprints to one tarball of OCI layouts, or import one and verify it.
+    Bundle(bundle::BundleArgs),
     /// Generate, import or show cosign key pairs.
     Key(trust::KeyArgs),
     /// Sign an artifact (cosign `.sig` tag layout and a Sigstore bundle referrer).
@@ -216,6 +219,7 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Publish(a) => publish::run(&a, p),
         Command::Doctor(a) => doctor::run(&a, p),
         Command::Mirror(a) => mirror::run(&a, p),
+        Command::Bundle(a) => bundle::run(&a, p),
         Command::Key(a) => trust::key(&a, p),
         Command::Sign(a) => trust::sign(&a, p),
         Command::Verify(a) => trust::verify(&a, p),
