@@ -21,6 +21,7 @@
 //! | [`package`] | deterministic chart and manifest archives, the Blueprint's OCI artifact |
 //! | [`oci`] | digests, manifests, OCI image layout folders |
 //! | [`sbom`] | CycloneDX and SPDX SBOMs: charts, images and dependencies of a Blueprint |
+//! | [`publish`] | a whole catalog checked, packaged, pushed, signed, attested and verified |
 //! | `trust` | cosign-compatible signatures and attestations over a `Store` (feature `sign`) |
 //! | [`atomic`] | files written whole or not at all |
 //! | `cli` | the command line (feature `cli`) |
@@ -40,6 +41,7 @@ pub mod lint;
 pub mod model;
 pub mod oci;
 pub mod package;
+pub mod publish;
 pub mod render;
 pub mod resolve;
 pub mod sbom;

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+#[path = "bench_publish.rs"]
+mod publish;
+
 /// One timed command.
 #[derive(Clone)]
 struct Timing {
@@ -46,9 +49,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "resolve" => bench_resolve(root, &bin)?,
             "oci" => bench_oci(root, &bin)?,
             "sign" => bench_sign(root, &bin)?,
+            "publish" => publish::bench(root, &bin)?,
             other => {
                 return Err(format!(
-                    "unknown bench area `{other}` (known: validate, resolve, oci, sign)"
+                    "unknown bench area `{other}` (known: validate, resolve, oci, sign, publish)"
                 ));
             }
         };

@@ -1,4 +1,4 @@
-//! Developer tasks for bpkit: `cargo xtask test | bench | gen | fuzz`.
+//! Developer tasks for bpkit: `cargo xtask test | bench | dist | fuzz`.
 //!
 //! `cargo xtask test` is what CI runs (`.ci/run`): formatting, clippy with `-D warnings`, the
 //! I/O-free core build, the dependency-tree promise, and every test of the workspace.
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     let result = match task {
         "test" => test(&rest),
         "bench" => bench::run(&root(), &rest),
-        "gen" => gen_docs(),
+        "gen" | "dist" => gen_docs(),
         "fuzz" => fuzz::run(&root(), &rest),
         "deps" => lock_is_clear()
             .and_then(|()| msrv_holds())
@@ -46,11 +46,11 @@ tasks:
   test [--quick]     fmt check, clippy -D warnings, core build without default features,
                      dependency-tree check, all tests (--quick: tests only)
   bench [AREA…]      benchmarks side by side with the peer tools
-                     (areas: validate, resolve, oci, sign)
+                     (areas: validate, resolve, oci, sign, publish)
   deps               Cargo.lock against known advisories, the MSRV, cargo deny
   fuzz [--time S] [TARGET…]
                      coverage-guided fuzzing (libFuzzer via cargo-fuzz), S seconds per target
-  gen                man pages and shell completions into target/dist";
+  dist (alias: gen)  man pages and shell completions into target/dist";
 
 /// The workspace root.
 fn root() -> PathBuf {

@@ -1,13 +1,18 @@
 //! The `bpkit` command line: argument definitions, output modes and exit codes. Each command
 //! is a file here that reads its arguments and calls the library.
 
+mod bundle;
 mod digest;
+mod doctor;
 mod init;
 mod lint;
 mod migrate;
+mod mirror;
 mod output;
 mod package;
 mod plan;
+mod publish;
+mod publish_trust;
 mod pull;
 mod push;
 mod registry;
@@ -137,6 +142,14 @@ pub enum Command {
     Login(registry::LoginArgs),
     /// Write a CycloneDX or SPDX SBOM of a Blueprint: its charts, images and dependencies.
     Sbom(sbom::SbomArgs),
+    /// Publish a catalog: check, package, push, sign, attest and verify every Blueprint.
+    Publish(publish::PublishArgs),
+    /// Check what publishing needs: credentials, registry, key, git.
+    Doctor(doctor::DoctorArgs),
+    /// Copy Blueprints with signatures, attestations, referrers and dependencies, byte for byte.
+    Mirror(mirror::MirrorArgs),
+    /// Export Blueprints to one tarball of OCI layouts, or import one and verify it.
+    Bundle(bundle::BundleArgs),
     /// Generate, import or show cosign key pairs.
     Key(trust::KeyArgs),
     /// Sign an artifact (cosign `.sig` tag layout and a Sigstore bundle referrer).
@@ -203,6 +216,10 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Inspect(a) => registry::inspect(&a, p),
         Command::Login(a) => registry::login(&a, p),
         Command::Sbom(a) => sbom::run(&a, p),
+        Command::Publish(a) => publish::run(&a, p),
+        Command::Doctor(a) => doctor::run(&a, p),
+        Command::Mirror(a) => mirror::run(&a, p),
+        Command::Bundle(a) => bundle::run(&a, p),
         Command::Key(a) => trust::key(&a, p),
         Command::Sign(a) => trust::sign(&a, p),
         Command::Verify(a) => trust::verify(&a, p),

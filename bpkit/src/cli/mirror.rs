@@ -1,0 +1,203 @@
+//! `bpkit mirror`: Blueprints copied byte for byte to another registry or layout folder, with
+//! their signatures, attestations and referrers, and optionally their whole dependency closure.
+
+use std::collections::BTreeSet;
+
+use clap::Args;
+use serde_json::json;
+
+use super::package::report;
+use super::registry::{CopyArgs, Place, RegistryArgs, parse_place, read, registry};
+use super::{Exit, Printer};
+use crate::oci::Layout;
+use crate::publish::Target;
+use crate::version::{Constraint, Version};
+
+/// Arguments of `bpkit mirror`.
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// The Blueprints: `HOST/PREFIX/<name>:<version>` or `oci:DIR/<name>:<version>`.
+    #[arg(required = true, value_name = "REF")]
+    pub refs: Vec<String>,
+    /// Where to: a registry prefix `HOST[/PREFIX]` or `oci:DIR` (one layout per Blueprint).
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// Also copy every Blueprint they depend on (the newest version in the source repository
+    /// beside them that each constraint allows), transitively.
+    #[arg(long)]
+    pub with_dependencies: bool,
+    /// Registry options (for both ends).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// The last path segment of a repository and the rest: `("HOST/PREFIX", "bp-x")`.
+fn split_repo(place: &Place) -> (String, String) {
+    let repo = match place {
+        Place::Layout(l) => l.dir.display().to_string(),
+        Place::Registry(r) => format!("{}/{}", r.host, r.repo),
+    };
+    let repo = repo.trim_end_matches('/').to_string();
+    match repo.rsplit_once('/') {
+        Some((base, name)) => (base.to_string(), name.to_string()),
+        None => (String::new(), repo),
+    }
+}
+
+/// The tag a place names.
+fn tag_of(place: &Place) -> Option<String> {
+    match place {
+        Place::Layout(l) => l.tag.clone(),
+        Place::Registry(r) => r.tag.clone(),
+    }
+}
+
+/// Runs `bpkit mirror`.
+pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
+    let target = match Target::parse(&a.to) {
+        Ok(t) => t,
+        Err(e) => {
+            report(p, &e);
+            return Exit::Error;
+        }
+    };
+    let mut reg = None;
+    let mut todo: Vec<String> = a.refs.clone();
+    let mut seen = BTreeSet::new();
+    let mut copied = Vec::new();
+    let mut failed = Vec::new();
+    while let Some(text) = todo.pop() {
+        if !seen.insert(text.clone()) {
+            continue;
+        }
+        let place = match parse_place(&text, false, p) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+        let (base, name) = split_repo(&place);
+        let Some(tag) = tag_of(&place) else {
+            p.error(&format!("`{text}` names no tag; write `REPO:VERSION`"));
+            return Exit::Error;
+        };
+        let dest = target.reference(&name, &tag);
+        let copy = CopyArgs {
+            source: text.clone(),
+            target: dest.clone(),
+            force: false,
+            registry: a.registry.clone(),
+        };
+        if super::registry::copy(&copy, p) != Exit::Success {
+            failed.push(text.clone());
+            continue;
+        }
+        copied.push(json!({"source": text, "target": dest}));
+        if !a.with_dependencies {
+            continue;
+        }
+        let image = match read(&place, &mut reg, &a.registry, p) {
+            Ok(i) => i,
+            Err(_) => {
+                failed.push(text.clone());
+                continue;
+            }
+        };
+        let bp = match crate::package::blueprint_of(&image) {
+            Ok((bp, _)) => bp,
+            Err(e) => {
+                report(p, &e);
+                failed.push(text.clone());
+                continue;
+            }
+        };
+        for d in &bp.spec.depends {
+            let repo = if base.is_empty() {
+                d.blueprint.clone()
+            } else {
+                format!("{base}/{}", d.blueprint)
+            };
+            let repo_text = match &place {
+                Place::Layout(_) => format!("oci:{repo}"),
+                Place::Registry(_) => repo.clone(),
+            };
+            let tags = match list_tags(&repo_text, &mut reg, &a.registry, p) {
+                Ok(t) => t,
+                Err(_) => {
+                    p.error(&format!(
+                        "`{}` depends on `{}`, which is not in `{repo}`",
+                        bp.name(),
+                        d.blueprint
+                    ));
+                    failed.push(repo_text);
+                    continue;
+                }
+            };
+            let constraint = d.version.as_deref().and_then(|c| Constraint::parse(c).ok());
+            let best = tags
+                .iter()
+                .filter_map(|t| Version::parse(&t.replace('_', "+")).ok().map(|v| (v, t)))
+                .filter(|(v, _)| constraint.as_ref().is_none_or(|c| c.matches(v)))
+                .max();
+            match best {
+                Some((_, t)) => todo.push(format!("{repo_text}:{t}")),
+                None => {
+                    p.error(&format!(
+                        "no version of `{}` in `{repo}` matches `{}` (needed by `{}`)",
+                        d.blueprint,
+                        d.version.as_deref().unwrap_or("*"),
+                        bp.name()
+                    ));
+                    failed.push(repo_text);
+                }
+            }
+        }
+    }
+    if p.json_mode() {
+        p.json(&json!({"copied": copied, "failed": failed}));
+    }
+    p.status(&format!(
+        "mirrored {} Blueprints to `{target}`{}",
+        copied.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; could not copy: {}", failed.join(", "))
+        }
+    ));
+    if failed.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Error
+    }
+}
+
+/// The tags of a repository (`oci:DIR` or `HOST/REPO`).
+fn list_tags(
+    repo: &str,
+    reg: &mut Option<crate::oci::registry::Registry>,
+    ra: &RegistryArgs,
+    p: &Printer,
+) -> Result<Vec<String>, Exit> {
+    match parse_place(repo, true, p)? {
+        Place::Layout(l) => Layout::open(&l.dir)
+            .and_then(|x| x.tags())
+            .map(|t| t.into_iter().map(|(t, _)| t).collect())
+            .map_err(|_| Exit::Error),
+        Place::Registry(r) => registry(reg, ra, p)?.tags(&r).map_err(|_| Exit::Error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci::registry::Reference;
+
+    #[test]
+    fn repositories_split_into_prefix_and_name() {
+        let r = Reference::parse("127.0.0.1:5000/cat/bp-x:1.0.0").unwrap();
+        let (base, name) = split_repo(&Place::Registry(r));
+        assert_eq!(
+            (base.as_str(), name.as_str()),
+            ("127.0.0.1:5000/cat", "bp-x")
+        );
+    }
+}

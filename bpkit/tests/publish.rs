@@ -1,0 +1,828 @@
+//! `bpkit publish` end to end: the reference catalog into OCI layouts and onto a real registry
+//! (CNCF Distribution with basic auth), read back by skopeo, Helm, ORAS and sigstore-rs;
+//! `--changed-since`; interrupted and concurrent runs; immutable versions.
+//!
+//! The interop parts need the shared folder (`CARGO_MANIFEST_DIR/../../shared`, or
+//! `BPKIT_SHARED`); without it they print `SKIPPED` and the layout-only checks still run.
+
+#![cfg(feature = "cli")]
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn shared() -> Option<PathBuf> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    if here.join("interop/registry.sh").is_file() {
+        return Some(here);
+    }
+    let env = PathBuf::from(std::env::var_os("BPKIT_SHARED")?);
+    env.join("interop/registry.sh").is_file().then_some(env)
+}
+
+fn catalog() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../blueprints")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::copy(e.path(), &t).unwrap();
+        }
+    }
+}
+
+/// A project folder holding a copy of the reference catalog under `blueprints/`.
+fn project() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    copy_dir(&catalog(), &d.path().join("blueprints"));
+    d
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+/// Runs bpkit in `dir` with a private Docker config and no key in the environment.
+fn bpkit(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = bpkit_cmd(dir, args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn bpkit_cmd(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("timeout");
+    c.arg("600")
+        .arg(env!("CARGO_BIN_EXE_bpkit"))
+        .args(args)
+        .current_dir(dir)
+        .env("DOCKER_CONFIG", dir.join(".docker"))
+        .env("NO_COLOR", "1")
+        .env_remove("BPKIT_KEY")
+        .env_remove("BPKIT_KEY_PASSWORD")
+        .env_remove("COSIGN_PASSWORD")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn ok(r: (i32, String, String), what: &str) -> (String, String) {
+    assert_eq!(
+        r.0, 0,
+        "{what}: exit {}\nstdout: {}\nstderr: {}",
+        r.0, r.1, r.2
+    );
+    (r.1, r.2)
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+fn rows(report: &Value) -> Vec<Value> {
+    report["blueprints"].as_array().unwrap().clone()
+}
+
+fn names(report: &Value) -> BTreeSet<String> {
+    rows(report)
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every Blueprint of the catalog, `(name, version)`.
+fn blueprints() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(catalog()).unwrap() {
+        let f = e.unwrap().path().join("blueprint.yaml");
+        if !f.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(k).map(|v| v.trim().to_string()))
+                .unwrap()
+        };
+        out.push((field("name:"), field("version:")));
+    }
+    out.sort();
+    out
+}
+
+/// Checks, as a consumer would, the signature and the three attestations of every Blueprint
+/// published to `dir/dist/oci`.
+fn verify_all(dir: &Path) {
+    for (name, version) in blueprints() {
+        let r = format!("oci:dist/oci/{name}:{version}");
+        ok(
+            bpkit(dir, &["verify", &r, "--key", ".bpkit/cosign.pub"]),
+            &format!("verify {r}"),
+        );
+        for t in ["slsaprovenance", "cyclonedx", "spdx"] {
+            ok(
+                bpkit(
+                    dir,
+                    &[
+                        "verify-attestation",
+                        &r,
+                        "--key",
+                        ".bpkit/cosign.pub",
+                        "--type",
+                        t,
+                    ],
+                ),
+                &format!("verify-attestation {t} {r}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn layouts_twice_second_uploads_nothing_and_everything_verifies() {
+    let d = project();
+    git(d.path(), &["init", "-q"]);
+    let (out, err) = ok(bpkit(d.path(), &["publish", "blueprints"]), "publish");
+    assert!(err.contains("DEVELOPMENT key"), "{err}");
+    assert!(d.path().join(".bpkit/cosign.key").is_file());
+    assert!(d.path().join(".bpkit/cosign.pub").is_file());
+    let ignore = std::fs::read_to_string(d.path().join(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "/.bpkit/"), "{ignore}");
+    assert!(ignore.lines().any(|l| l == "/dist/"), "{ignore}");
+    let all = blueprints();
+    assert_eq!(all.len(), 11);
+    for (name, _) in &all {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap();
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[3..], ["yes", "yes", "published"], "{line}");
+    }
+
+    let second = json(
+        &ok(
+            bpkit(d.path(), &["publish", "blueprints", "-o", "json"]),
+            "second publish",
+        )
+        .0,
+    );
+    assert_eq!(second["summary"]["uploaded"], 0, "{second:#}");
+    for r in rows(&second) {
+        assert_eq!(r["status"], "unchanged", "{r}");
+        assert_eq!(r["signed"], true);
+    }
+
+    verify_all(d.path());
+
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: skopeo part: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let out = Command::new("timeout")
+        .arg("1200")
+        .arg(shared.join("interop/skopeo-copy.sh"))
+        .arg("oci:dist/oci/bp-postgres:1.6.1")
+        .arg("oci:copied:1.6.1")
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo: {out:?}");
+    let copied = json(
+        &ok(
+            bpkit(d.path(), &["inspect", "oci:copied:1.6.1", "-o", "json"]),
+            "inspect copy",
+        )
+        .0,
+    );
+    let pg = rows(&second)
+        .into_iter()
+        .find(|r| r["name"] == "bp-postgres")
+        .unwrap();
+    assert_eq!(copied["digest"], pg["digest"]);
+}
+
+#[test]
+fn version_with_other_content_is_refused() {
+    let d = project();
+    ok(
+        bpkit(d.path(), &["publish", "blueprints", "--no-sign", "-j", "1"]),
+        "publish",
+    );
+    let values = d.path().join("blueprints/valkey/chart/values.yaml");
+    let mut text = std::fs::read_to_string(&values).unwrap();
+    text.push_str("\n# a change without a version bump\n");
+    std::fs::write(&values, text).unwrap();
+    let (code, out, err) = bpkit(d.path(), &["publish", "blueprints", "--no-sign"]);
+    assert_ne!(code, 0, "{out}\n{err}");
+    assert!(out.contains("bump `metadata.version`"), "{out}");
+    assert!(out.contains("blueprints/valkey/blueprint.yaml"), "{out}");
+    let line = out.lines().find(|l| l.starts_with("bp-valkey ")).unwrap();
+    assert!(line.ends_with("failed"), "{line}");
+}
+
+#[test]
+fn errors_stop_before_any_upload_and_print_annotations_on_github() {
+    let d = project();
+    let f = d.path().join("blueprints/sso/blueprint.yaml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, text.replacen("version: 2.2.0", "version: two", 1)).unwrap();
+    let summary = d.path().join("summary.md");
+    let out = bpkit_cmd(d.path(), &["publish", "blueprints", "--no-sign"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("::error file=") && l.contains("sso") && l.contains(",line=")),
+        "{err}"
+    );
+    assert!(err.contains("nothing was published"), "{err}");
+    assert!(!d.path().join("dist").exists());
+}
+
+#[test]
+fn github_step_summary_gets_the_table() {
+    let d = project();
+    let summary = d.path().join("summary.md");
+    let out = bpkit_cmd(d.path(), &["publish", "blueprints", "--no-sign"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("| `bp-platform` | 1.0.0 |"), "{md}");
+    assert_eq!(md.matches("| published |").count(), 11, "{md}");
+}
+
+#[test]
+fn changed_since_publishes_the_change_and_its_dependents() {
+    let d = project();
+    git(d.path(), &["init", "-q"]);
+    git(d.path(), &["add", "."]);
+    git(d.path(), &["commit", "-q", "-m", "catalog"]);
+    ok(bpkit(d.path(), &["publish", "blueprints"]), "first publish");
+    for f in ["blueprint.yaml", "chart/Chart.yaml"] {
+        let p = d.path().join("blueprints/tls-issuer").join(f);
+        let t = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, t.replacen("version: 1.2.0", "version: 1.2.1", 1)).unwrap();
+    }
+    git(d.path(), &["commit", "-q", "-am", "tls-issuer 1.2.1"]);
+    let r = json(
+        &ok(
+            bpkit(
+                d.path(),
+                &[
+                    "publish",
+                    "blueprints",
+                    "--changed-since",
+                    "HEAD~1",
+                    "-o",
+                    "json",
+                ],
+            ),
+            "publish --changed-since",
+        )
+        .0,
+    );
+    let expected: BTreeSet<String> = [
+        "bp-tls-issuer",
+        "bp-ingress",
+        "bp-status-page",
+        "bp-wordpress",
+        "bp-platform",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(names(&r), expected, "{r:#}");
+    let tls = rows(&r)
+        .into_iter()
+        .find(|x| x["name"] == "bp-tls-issuer")
+        .unwrap();
+    assert_eq!(tls["status"], "published");
+    assert_eq!(tls["version"], "1.2.1");
+    // Dependency order: the changed Blueprint first.
+    assert_eq!(rows(&r)[0]["name"], "bp-tls-issuer");
+    // The dependents' artifacts are the same, but their locks now pin tls-issuer 1.2.1: new
+    // SBOM and provenance attestations are attached.
+    for x in rows(&r).iter().filter(|x| x["name"] != "bp-tls-issuer") {
+        assert_eq!(x["status"], "completed", "{x}");
+        assert!(x["uploaded"].as_u64().unwrap() > 0, "{x}");
+    }
+    // Nothing changed since HEAD: nothing to publish.
+    let none = json(
+        &ok(
+            bpkit(
+                d.path(),
+                &[
+                    "publish",
+                    "blueprints",
+                    "--no-sign",
+                    "--changed-since",
+                    "HEAD",
+                    "-o",
+                    "json",
+                ],
+            ),
+            "publish --changed-since HEAD",
+        )
+        .0,
+    );
+    assert!(rows(&none).is_empty(), "{none:#}");
+}
+
+#[test]
+fn killed_run_resumes_and_concurrent_runs_agree() {
+    let d = project();
+    // Two runs at once on the same target.
+    let a = bpkit_cmd(d.path(), &["publish", "blueprints", "-o", "json"])
+        .spawn()
+        .unwrap();
+    let b = bpkit_cmd(d.path(), &["publish", "blueprints", "-o", "json"])
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for o in [&a, &b] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r = json(&String::from_utf8_lossy(&o.stdout));
+        assert_eq!(rows(&r).len(), 11);
+        assert!(rows(&r).iter().all(|x| x["signed"] == true), "{r:#}");
+    }
+    let ra = json(&String::from_utf8_lossy(&a.stdout));
+    let rb = json(&String::from_utf8_lossy(&b.stdout));
+    let digests = |r: &Value| -> Vec<(String, String)> {
+        rows(r)
+            .iter()
+            .map(|x| (x["name"].to_string(), x["digest"].to_string()))
+            .collect()
+    };
+    assert_eq!(digests(&ra), digests(&rb));
+    let again = json(
+        &ok(
+            bpkit(d.path(), &["publish", "blueprints", "-o", "json"]),
+            "third",
+        )
+        .0,
+    );
+    assert_eq!(again["summary"]["uploaded"], 0, "{again:#}");
+    verify_all(d.path());
+
+    // A run killed part-way (here: after the first Blueprint reported done) is completed by
+    // the next one, which reports nothing it did not check.
+    let e = project();
+    let mut child = bpkit_cmd(e.path(), &["publish", "blueprints", "-j", "1", "--verbose"])
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let err = std::io::BufReader::new(child.stderr.take().unwrap());
+        for line in err.lines() {
+            let line = line.unwrap();
+            if line.ends_with("uploads)") {
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let r = json(
+        &ok(
+            bpkit(e.path(), &["publish", "blueprints", "-o", "json"]),
+            "resume",
+        )
+        .0,
+    );
+    assert_eq!(r["summary"]["ok"], true);
+    let statuses: BTreeSet<String> = rows(&r)
+        .iter()
+        .map(|x| x["status"].as_str().unwrap().to_string())
+        .collect();
+    assert!(statuses.contains("unchanged"), "{r:#}");
+    verify_all(e.path());
+}
+
+/// A registry started by `registry.sh` under a private state folder; stopped on drop.
+struct Reg {
+    interop: PathBuf,
+    state: tempfile::TempDir,
+    env: HashMap<String, String>,
+}
+
+impl Reg {
+    fn start(interop: &Path, args: &[&str]) -> Option<Reg> {
+        let state = tempfile::tempdir().unwrap();
+        let mut reg = Reg {
+            interop: interop.to_path_buf(),
+            state,
+            env: HashMap::new(),
+        };
+        let mut a = vec!["start", "--ttl", "900"];
+        a.extend_from_slice(args);
+        let out = reg.script("registry.sh", &a, None);
+        if !out.status.success() {
+            eprintln!(
+                "SKIPPED: cannot start the interop registry: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return None;
+        }
+        let env = reg.script("registry.sh", &["env"], None);
+        reg.env = String::from_utf8_lossy(&env.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches(['\'', '"']).to_string()))
+            .collect();
+        Some(reg)
+    }
+
+    fn host(&self) -> &str {
+        &self.env["REGISTRY_HOST"]
+    }
+
+    fn script(&self, name: &str, args: &[&str], cwd: Option<&Path>) -> Output {
+        let mut c = Command::new("timeout");
+        c.arg("1200")
+            .arg(self.interop.join(name))
+            .args(args)
+            .env("BPKIT_INTEROP_STATE", self.state.path())
+            .stdin(Stdio::null());
+        if let Some(d) = cwd {
+            c.current_dir(d);
+        }
+        c.output().unwrap()
+    }
+
+    fn script_ok(&self, name: &str, args: &[&str], cwd: &Path) {
+        let out = self.script(name, args, Some(cwd));
+        assert!(
+            out.status.success(),
+            "{name} {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Reg {
+    fn drop(&mut self) {
+        let _ = self.script("registry.sh", &["stop"], None);
+    }
+}
+
+fn login(reg: &Reg, dir: &Path) {
+    let mut c = bpkit_cmd(
+        dir,
+        &[
+            "login",
+            reg.host(),
+            "--username",
+            &reg.env["REGISTRY_USER"],
+            "--password-stdin",
+        ],
+    );
+    c.stdin(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(reg.env["REGISTRY_PASSWORD"].as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "login: {out:?}");
+}
+
+#[test]
+fn registry_with_auth_then_helm_oras_and_cosign_read_every_blueprint() {
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let interop = shared.join("interop");
+    let Some(reg) = Reg::start(&interop, &["--auth"]) else {
+        return;
+    };
+    let d = project();
+    login(&reg, d.path());
+    let to = format!("{}/catalog", reg.host());
+    let (out, _) = ok(
+        bpkit(
+            d.path(),
+            &["publish", "blueprints", "--to", &to, "-o", "json"],
+        ),
+        "publish to the registry",
+    );
+    let r = json(&out);
+    assert_eq!(rows(&r).len(), 11, "{r:#}");
+    let again = json(
+        &ok(
+            bpkit(
+                d.path(),
+                &["publish", "blueprints", "--to", &to, "-o", "json"],
+            ),
+            "publish again",
+        )
+        .0,
+    );
+    assert_eq!(again["summary"]["uploaded"], 0, "{again:#}");
+    let kustomize: BTreeSet<&str> = ["bp-status-page"].into();
+    for (name, version) in blueprints() {
+        let r = format!("{to}/{name}:{version}");
+        let pulled = d.path().join("pulled").join(&name);
+        if !kustomize.contains(name.as_str()) {
+            reg.script_ok(
+                "helm-pull.sh",
+                &[&format!("oci://{r}"), pulled.join("helm").to_str().unwrap()],
+                d.path(),
+            );
+        }
+        reg.script_ok(
+            "oras-pull.sh",
+            &[&r, pulled.join("oras").to_str().unwrap()],
+            d.path(),
+        );
+        reg.script_ok("cosign-verify.sh", &[&r, ".bpkit/cosign.pub"], d.path());
+    }
+}
+
+#[test]
+fn registry_stopped_mid_publish_reports_no_false_success() {
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let interop = shared.join("interop");
+    let Some(reg) = Reg::start(&interop, &[]) else {
+        return;
+    };
+    let d = project();
+    let to = format!("{}/catalog", reg.host());
+    let mut child = bpkit_cmd(
+        d.path(),
+        &[
+            "publish",
+            "blueprints",
+            "--to",
+            &to,
+            "-j",
+            "1",
+            "-o",
+            "json",
+            "--verbose",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        let mut stopped = false;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            // Stop the registry once two Blueprints are done.
+            if !stopped
+                && lines
+                    .iter()
+                    .filter(|l: &&String| l.ends_with("uploads)"))
+                    .count()
+                    == 1
+                && line.ends_with("uploads)")
+            {
+                stopped = true;
+                let _ = reg.script("registry.sh", &["stop"], None);
+            }
+            lines.push(line);
+        }
+        (lines, reg)
+    });
+    let out = child.wait_with_output().unwrap();
+    let (lines, reg) = reader.join().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{stdout}\n{}", lines.join("\n"));
+    let r = json(&stdout);
+    let done: Vec<Value> = rows(&r)
+        .into_iter()
+        .filter(|x| x["status"] == "published")
+        .collect();
+    assert!(done.len() < 11, "{r:#}");
+    assert!(
+        rows(&r)
+            .iter()
+            .any(|x| x["status"] == "failed" || x["status"] == "skipped"),
+        "{r:#}"
+    );
+    // Every Blueprint reported published was verified before the registry went away: each
+    // appears in the step log with `verifying` before its `published` line.
+    for x in &done {
+        let name = x["name"].as_str().unwrap();
+        let v = lines
+            .iter()
+            .position(|l| l == &format!("{name}: verifying"))
+            .unwrap();
+        let p = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("{name}: published")))
+            .unwrap();
+        assert!(v < p, "{}", lines.join("\n"));
+    }
+    drop(reg);
+
+    // A new registry: the next run completes.
+    let Some(reg) = Reg::start(&interop, &[]) else {
+        return;
+    };
+    let to = format!("{}/catalog", reg.host());
+    let r = json(
+        &ok(
+            bpkit(
+                d.path(),
+                &["publish", "blueprints", "--to", &to, "-o", "json"],
+            ),
+            "publish after the outage",
+        )
+        .0,
+    );
+    assert_eq!(r["summary"]["ok"], true, "{r:#}");
+}
+
+#[test]
+fn mirror_with_dependencies_keeps_digests_signatures_and_attestations() {
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let interop = shared.join("interop");
+    let (Some(a), Some(b)) = (Reg::start(&interop, &[]), Reg::start(&interop, &[])) else {
+        return;
+    };
+    let d = project();
+    let from = format!("{}/catalog", a.host());
+    let to = format!("{}/mirror", b.host());
+    ok(
+        bpkit(d.path(), &["publish", "blueprints", "--to", &from]),
+        "publish",
+    );
+    let src = format!("{from}/bp-wordpress:1.4.0");
+    ok(
+        bpkit(
+            d.path(),
+            &["mirror", &src, "--to", &to, "--with-dependencies"],
+        ),
+        "mirror",
+    );
+    let all: HashMap<String, String> = blueprints().into_iter().collect();
+    let closure = [
+        "bp-wordpress",
+        "bp-postgres",
+        "bp-valkey",
+        "bp-db-backup",
+        "bp-ingress",
+        "bp-tls-issuer",
+    ];
+    for name in closure {
+        let v = &all[name];
+        let digest = |r: &str| {
+            json(&ok(bpkit(d.path(), &["inspect", r, "-o", "json"]), r).0)["digest"].clone()
+        };
+        let (s, t) = (format!("{from}/{name}:{v}"), format!("{to}/{name}:{v}"));
+        assert_eq!(digest(&s), digest(&t), "{name}");
+        let tags = |repo: &str| ok(bpkit(d.path(), &["tags", repo]), repo).0;
+        assert_eq!(
+            tags(&format!("{from}/{name}")),
+            tags(&format!("{to}/{name}"))
+        );
+        ok(
+            bpkit(d.path(), &["verify", &t, "--key", ".bpkit/cosign.pub"]),
+            &format!("verify {t}"),
+        );
+        ok(
+            bpkit(
+                d.path(),
+                &[
+                    "verify-attestation",
+                    &t,
+                    "--key",
+                    ".bpkit/cosign.pub",
+                    "--type",
+                    "spdx",
+                ],
+            ),
+            &format!("verify-attestation {t}"),
+        );
+    }
+    // Blueprints outside the closure stay behind.
+    let (code, _, _) = bpkit(d.path(), &["inspect", &format!("{to}/bp-platform:1.0.0")]);
+    assert_ne!(code, 0);
+}
+
+#[test]
+fn bundle_export_then_import_keeps_digests_and_verifies() {
+    let d = project();
+    ok(bpkit(d.path(), &["publish", "blueprints"]), "publish");
+    ok(
+        bpkit(
+            d.path(),
+            &[
+                "bundle",
+                "export",
+                "oci:dist/oci/bp-sso:2.2.0",
+                "--out",
+                "bundle.tar",
+            ],
+        ),
+        "bundle export",
+    );
+    let (_, err) = ok(
+        bpkit(
+            d.path(),
+            &[
+                "bundle",
+                "import",
+                "bundle.tar",
+                "--to",
+                "oci:imported",
+                "--key",
+                ".bpkit/cosign.pub",
+            ],
+        ),
+        "bundle import",
+    );
+    assert!(!err.contains("do not verify"), "{err}");
+    let all: HashMap<String, String> = blueprints().into_iter().collect();
+    for name in ["bp-sso", "bp-postgres"] {
+        let v = &all[name];
+        let digest = |r: &str| {
+            json(&ok(bpkit(d.path(), &["inspect", r, "-o", "json"]), r).0)["digest"].clone()
+        };
+        assert_eq!(
+            digest(&format!("oci:dist/oci/{name}:{v}")),
+            digest(&format!("oci:imported/{name}:{v}")),
+            "{name}"
+        );
+        let t = format!("oci:imported/{name}:{v}");
+        ok(
+            bpkit(
+                d.path(),
+                &[
+                    "verify-attestation",
+                    &t,
+                    "--key",
+                    ".bpkit/cosign.pub",
+                    "--type",
+                    "cyclonedx",
+                ],
+            ),
+            &format!("verify-attestation {t}"),
+        );
+    }
+    // Another key: the import fails.
+    let e = project();
+    ok(
+        bpkit(e.path(), &["publish", "blueprints"]),
+        "publish elsewhere",
+    );
+    let other = e.path().join(".bpkit/cosign.pub");
+    let (code, _, err) = bpkit(
+        d.path(),
+        &[
+            "bundle",
+            "import",
+            "bundle.tar",
+            "--to",
+            "oci:imported2",
+            "--key",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("do not verify"), "{err}");
+}
