@@ -22,6 +22,7 @@
 //! | [`oci`] | digests, manifests, OCI image layout folders |
 //! | [`sbom`] | CycloneDX and SPDX SBOMs: charts, images and dependencies of a Blueprint |
 //! | [`atomic`] | files written whole or not at all |
+//! | `serve` | the catalog service: an HTTP JSON API over a catalog (feature `serve`) |
 //! | `cli` | the command line (feature `cli`) |
 //!
 //! With `default-features = false` the crate builds without tokio, network or crypto.
@@ -40,6 +41,8 @@ pub mod package;
 pub mod render;
 pub mod resolve;
 pub mod sbom;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod validate;
 pub mod version;
 pub mod yaml;

@@ -1,6 +1,7 @@
 //! The `bpkit` command line: argument definitions, output modes and exit codes. Each command
 //! is a file here that reads its arguments and calls the library.
 
+mod catalog;
 mod digest;
 mod init;
 mod lint;
@@ -136,6 +137,8 @@ pub enum Command {
     Login(registry::LoginArgs),
     /// Write a CycloneDX or SPDX SBOM of a Blueprint: its charts, images and dependencies.
     Sbom(sbom::SbomArgs),
+    /// Work with a whole catalog: `bpkit catalog serve` serves its HTTP JSON API.
+    Catalog(catalog::CatalogArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -192,6 +195,7 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Inspect(a) => registry::inspect(&a, p),
         Command::Login(a) => registry::login(&a, p),
         Command::Sbom(a) => sbom::run(&a, p),
+        Command::Catalog(a) => catalog::run(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success
