@@ -43,9 +43,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         let table = match area {
             "validate" => bench_validate(root, &bin)?,
             "resolve" => bench_resolve(root, &bin)?,
+            "serve" => crate::bench_serve::run(root, &bin)?,
             other => {
                 return Err(format!(
-                    "unknown bench area `{other}` (known: validate, resolve)"
+                    "unknown bench area `{other}` (known: validate, resolve, serve)"
                 ));
             }
         };

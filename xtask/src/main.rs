@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod bench;
+mod bench_serve;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,7 +40,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   test [--quick]     fmt check, clippy -D warnings, core build without default features,
                      dependency-tree check, all tests (--quick: tests only)
-  bench [AREA…]      benchmarks side by side with the peer tools (areas: validate)
+  bench [AREA…]      benchmarks side by side with the peer tools (areas: validate, resolve, serve)
   gen                man pages and shell completions into target/dist";
 
 /// The workspace root.

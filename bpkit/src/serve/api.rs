@@ -25,7 +25,7 @@ pub struct ApiError {
     /// How to fix it.
     pub help: Option<String>,
     /// More members of the error object (`explanation`, `issues`…).
-    pub details: Map<String, Value>,
+    pub details: Box<Map<String, Value>>,
 }
 
 impl ApiError {
@@ -37,7 +37,7 @@ impl ApiError {
             message: message.into(),
             pointer: None,
             help: None,
-            details: Map::new(),
+            details: Box::default(),
         }
     }
 
@@ -74,7 +74,7 @@ impl ApiError {
         if let Some(h) = &self.help {
             e.insert("help".into(), json!(h));
         }
-        for (k, v) in &self.details {
+        for (k, v) in self.details.iter() {
             e.insert(k.clone(), v.clone());
         }
         json!({ "error": e })

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::api::{self, ApiError};
-use super::index::{ListFilter, Prepared};
+use super::index::{ListFilter, NameEntry, Prepared};
 use super::metrics::method_label;
 
 /// The OpenAPI description of this API, served at `/v1/openapi.yaml`.
@@ -39,8 +39,16 @@ pub(crate) const ROUTES: &[&str] = &[
 
 /// The route pattern of a path (bounded labels for metrics); `unmatched` for anything else.
 fn route_of(path: &str) -> &'static str {
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let i = match segs.as_slice() {
+    let mut segs = [""; 5];
+    let mut n = 0;
+    for s in path.trim_start_matches('/').split('/') {
+        match segs.get_mut(n) {
+            Some(slot) => *slot = s,
+            None => return "unmatched",
+        }
+        n += 1;
+    }
+    let i = match segs.get(..n).unwrap_or_default() {
         ["v1", "blueprints"] => 0,
         ["v1", "blueprints", n] if !n.is_empty() => 1,
         ["v1", "blueprints", n, "versions"] if !n.is_empty() => 2,
@@ -181,17 +189,28 @@ async fn list(
     }
 }
 
-/// The path parameters, or a `400` when they cannot be decoded.
-fn path_params<T>(
+/// Answers a prepared document of the Blueprint named in the path.
+fn by_name<T>(
+    st: &Shared,
     p: Result<Path<T>, axum::extract::rejection::PathRejection>,
-) -> Result<T, Response> {
-    p.map(|Path(t)| t).map_err(|e| {
-        error_response(&ApiError::new(
-            400,
-            "bad-path",
-            format!("the path cannot be read: {e}"),
-        ))
-    })
+    headers: &HeaderMap,
+    pick: impl FnOnce(&NameEntry, T) -> Result<Prepared, ApiError>,
+    name_of: impl Fn(&T) -> &str,
+) -> Response {
+    let params = match p {
+        Ok(Path(t)) => t,
+        Err(e) => {
+            return error_response(&ApiError::new(
+                400,
+                "bad-path",
+                format!("the path cannot be read: {e}"),
+            ));
+        }
+    };
+    match api::find(&st.snap, name_of(&params)).and_then(|e| pick(e, params)) {
+        Ok(doc) => prepared(headers, doc),
+        Err(e) => error_response(&e),
+    }
 }
 
 async fn blueprint(
@@ -199,14 +218,13 @@ async fn blueprint(
     p: Result<Path<String>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let name = match path_params(p) {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
-    match api::find(&st.snap, &name).and_then(|e| api::pick(e, None, "")) {
-        Ok(v) => prepared(&headers, v.detail.clone()),
-        Err(e) => error_response(&e),
-    }
+    by_name(
+        &st,
+        p,
+        &headers,
+        |e, _| api::pick(e, None, "").map(|v| v.detail.clone()),
+        String::as_str,
+    )
 }
 
 async fn versions(
@@ -214,14 +232,18 @@ async fn versions(
     p: Result<Path<String>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let name = match path_params(p) {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
-    match api::find(&st.snap, &name) {
-        Ok(e) => prepared(&headers, e.versions_doc.clone()),
-        Err(e) => error_response(&e),
-    }
+    by_name(
+        &st,
+        p,
+        &headers,
+        |e, _| Ok(e.versions_doc.clone()),
+        String::as_str,
+    )
+}
+
+/// The name in a `(name, version)` path.
+fn first(p: &(String, String)) -> &str {
+    &p.0
 }
 
 async fn blueprint_version(
@@ -229,14 +251,13 @@ async fn blueprint_version(
     p: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let (name, version) = match path_params(p) {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
-    match api::find(&st.snap, &name).and_then(|e| api::pick(e, Some(&version), "")) {
-        Ok(v) => prepared(&headers, v.detail.clone()),
-        Err(e) => error_response(&e),
-    }
+    by_name(
+        &st,
+        p,
+        &headers,
+        |e, (_, version)| api::pick(e, Some(&version), "").map(|v| v.detail.clone()),
+        first,
+    )
 }
 
 /// Reads a request body within the size limit and the deadline.
