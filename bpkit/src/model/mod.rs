@@ -9,6 +9,7 @@
 mod load;
 pub mod migrate;
 
+#[cfg(feature = "serve")]
 pub(crate) use load::closest;
 
 pub use load::{
