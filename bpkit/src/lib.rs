@@ -24,6 +24,7 @@
 //! | [`publish`] | a whole catalog checked, packaged, pushed, signed, attested and verified |
 //! | `trust` | cosign-compatible signatures and attestations over a `Store` (feature `sign`) |
 //! | [`atomic`] | files written whole or not at all |
+//! | `serve` | the catalog service: an HTTP JSON API over a catalog (feature `serve`) |
 //! | `cli` | the command line (feature `cli`) |
 //!
 //! With `default-features = false` the crate builds without tokio, network or crypto.
@@ -45,6 +46,8 @@ pub mod publish;
 pub mod render;
 pub mod resolve;
 pub mod sbom;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "sign")]
 pub mod trust;
 pub mod validate;

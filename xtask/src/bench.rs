@@ -50,9 +50,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "oci" => bench_oci(root, &bin)?,
             "sign" => bench_sign(root, &bin)?,
             "publish" => publish::bench(root, &bin)?,
+            "serve" => crate::bench_serve::run(root, &bin)?,
             other => {
                 return Err(format!(
-                    "unknown bench area `{other}` (known: validate, resolve, oci, sign, publish)"
+                    "unknown bench area `{other}` (known: validate, resolve, oci, sign, publish, serve)"
                 ));
             }
         };

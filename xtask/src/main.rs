@@ -9,6 +9,7 @@ use std::time::Instant;
 
 mod advisories;
 mod bench;
+mod bench_serve;
 mod fuzz;
 
 fn main() -> ExitCode {
@@ -46,7 +47,7 @@ tasks:
   test [--quick]     fmt check, clippy -D warnings, core build without default features,
                      dependency-tree check, all tests (--quick: tests only)
   bench [AREA…]      benchmarks side by side with the peer tools
-                     (areas: validate, resolve, oci, sign, publish)
+                     (areas: validate, resolve, oci, sign, publish, serve)
   deps               Cargo.lock against known advisories, the MSRV, cargo deny
   fuzz [--time S] [TARGET…]
                      coverage-guided fuzzing (libFuzzer via cargo-fuzz), S seconds per target

@@ -2,6 +2,7 @@
 //! is a file here that reads its arguments and calls the library.
 
 mod bundle;
+mod catalog;
 mod digest;
 mod doctor;
 mod init;
@@ -160,6 +161,8 @@ pub enum Command {
     Attest(trust::AttestArgs),
     /// Verify an attestation with a public key and print its predicate.
     VerifyAttestation(trust::VerifyAttestationArgs),
+    /// Work with a whole catalog: `bpkit catalog serve` serves its HTTP JSON API.
+    Catalog(catalog::CatalogArgs),
     /// Print the Blueprint JSON Schema (for editors: `# yaml-language-server: $schema=…`).
     Schema,
     /// Print shell completions.
@@ -225,6 +228,7 @@ fn run(cli: Cli, p: &Printer) -> Exit {
         Command::Verify(a) => trust::verify(&a, p),
         Command::Attest(a) => trust::attest(&a, p),
         Command::VerifyAttestation(a) => trust::verify_attestation(&a, p),
+        Command::Catalog(a) => catalog::run(&a, p),
         Command::Schema => {
             p.data(crate::model::BLUEPRINT_SCHEMA.trim_end());
             Exit::Success

@@ -9,6 +9,9 @@
 mod load;
 pub mod migrate;
 
+#[cfg(feature = "serve")]
+pub(crate) use load::closest;
+
 pub use load::{
     BLUEPRINT_SCHEMA, LoadOptions, Loaded, RULE_API_VERSION, RULE_CARD_DOCS, RULE_DEPENDS_NULL,
     RULE_DEPENDS_SHORT, RULE_MANIFESTS_CHART, RULE_MISSING_MANIFESTS, RULE_MISSING_VISIBILITY,

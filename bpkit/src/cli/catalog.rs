@@ -1,0 +1,103 @@
+//! `bpkit catalog serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use super::{Exit, Printer};
+use crate::serve::{CatalogService, ServeOptions};
+
+/// Arguments of `bpkit catalog`.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// What to do with the catalog.
+    #[command(subcommand)]
+    pub command: CatalogCommand,
+}
+
+/// The `catalog` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Serve the catalog's HTTP JSON API: Blueprints, versions, config validation, install
+    /// plans, health and metrics (see docs/catalog-api.yaml).
+    Serve(ServeArgs),
+}
+
+/// Arguments of `bpkit catalog serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The catalog: a folder of Blueprints, read once at start (repeatable). A registry
+    /// reference is not supported yet: mirror it to a folder with `bpkit pull` first.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub catalog: Vec<PathBuf>,
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// The largest request body accepted, in bytes (larger: 413).
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    pub max_body: usize,
+    /// How long reading and answering one request may take, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    /// How many validations and plans run at once (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Do not write the one-JSON-line-per-request log to standard error.
+    #[arg(long)]
+    pub no_request_log: bool,
+}
+
+/// Runs `bpkit catalog …`.
+pub fn run(a: &CatalogArgs, p: &Printer) -> Exit {
+    match &a.command {
+        CatalogCommand::Serve(s) => serve(s, p),
+    }
+}
+
+fn serve(a: &ServeArgs, p: &Printer) -> Exit {
+    let Some(timeout) = Duration::try_from_secs_f64(a.timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
+    else {
+        p.error(&format!(
+            "`--timeout {}` is not a positive number of seconds",
+            a.timeout
+        ));
+        return Exit::Error;
+    };
+    let mut opts = ServeOptions {
+        max_body_bytes: a.max_body,
+        timeout,
+        ..ServeOptions::default()
+    };
+    if let Some(n) = a.workers {
+        opts.max_concurrent_work = n.max(1);
+    }
+    if a.no_request_log {
+        opts.log = None;
+    }
+    let service = match CatalogService::open(&a.catalog, opts) {
+        Ok(s) => s,
+        Err(e) => {
+            p.error(&e.to_string());
+            return Exit::Error;
+        }
+    };
+    for f in service.snapshot().left_out() {
+        p.warn(&format!("left out of the catalog: {f}"));
+    }
+    let (names, versions) = (service.snapshot().len(), service.snapshot().version_count());
+    match crate::serve::run(service, a.listen, |addr| {
+        p.status(&format!(
+            "serving {names} Blueprints ({versions} versions) on http://{addr} (ctrl-c or SIGTERM stops)"
+        ));
+    }) {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            p.error(&e.to_string());
+            Exit::Error
+        }
+    }
+}
