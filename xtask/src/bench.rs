@@ -849,9 +849,9 @@ fn bench_sign(root: &Path, bin: &Path) -> Result<String, String> {
         .output()
         .map_err(|e| e.to_string())?;
     let tag = String::from_utf8_lossy(&digest.stdout)
-        .split("\"tag\":\"")
+        .split("\"tag\"")
         .nth(1)
-        .and_then(|t| t.split('"').next())
+        .and_then(|t| t.split('"').nth(1))
         .unwrap_or("latest")
         .to_string();
     let target = format!("{h}/bench/cli:{tag}");
