@@ -39,7 +39,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   test [--quick]     fmt check, clippy -D warnings, core build without default features,
                      dependency-tree check, all tests (--quick: tests only)
-  bench [AREA…]      benchmarks side by side with the peer tools (areas: validate)
+  bench [AREA…]      benchmarks, side by side with the peer tools (areas: validate, resolve)
   gen                man pages and shell completions into target/dist";
 
 /// The workspace root.
