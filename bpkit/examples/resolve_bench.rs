@@ -6,10 +6,11 @@
 //!
 //! Shape (N Blueprints `bp-g<i>` at versions 1.0.0 … V.0.0; every edge binds to a shared,
 //! cluster-wide instance, so the plan holds one Application per Blueprint):
-//! - `bp-g<i>` depends on `bp-g<i+1>` `>=1` (a chain through all N) and on `bp-g<2i+1>` `>=1`
-//!   (fan-out), as far as they exist;
 //! - each group of ten, `a = bp-g<10k>`, `b = bp-g<10k+5>`, `h = bp-g<10k+9>`, holds a trap:
-//!   `a` at version v needs `h` `^v` and `b` `>=V-5`; every version of `b` needs `h` `<V`.
+//!   `a` at version v needs `h` `^v` and `b` `>=V-5`; every version of `b` needs `h` `<V`;
+//! - every other `bp-g<i>` is a link of one chain through the catalog: it depends on the next
+//!   one `>=1`, and on `bp-g<2i+1>` `>=1` (fan-out), as far as they exist (`b` and `h` are
+//!   reached only from their `a`, so each trap stays local to its group);
 //!   The solver picks `a` V (newest), then `h` V (the only version `^V` allows), and only
 //!   when it comes to `b` does it learn that `h` must stay below V. It has to undo `h` V and
 //!   `a` V and settle on `a` V-1 and `h` V-1: real backtracking, once per group.
@@ -48,15 +49,22 @@ impl Generated {
         i % 10 == 0 && i + 9 < self.n
     }
 
+    /// Whether `j` is the `b` or `h` of a group: those are reached only from their `a`.
+    fn trapped(&self, j: usize) -> bool {
+        matches!(j % 10, 5 | 9) && self.group_start(j - j % 10)
+    }
+
     /// The `depends` of `bp-g<i>` at major version `v`: (alias, child index, constraint).
     fn edges(&self, i: usize, v: u64) -> Vec<(&'static str, usize, String)> {
         let top = self.versions;
         let mut out = Vec::new();
-        if i + 1 < self.n {
-            out.push(("next", i + 1, ">=1".to_string()));
+        let next = (i + 1..self.n).find(|&j| !self.trapped(j));
+        if let Some(j) = next {
+            out.push(("next", j, ">=1".to_string()));
         }
-        if i > 0 && 2 * i + 1 < self.n {
-            out.push(("fan", 2 * i + 1, ">=1".to_string()));
+        let fan = 2 * i + 1;
+        if i > 0 && fan < self.n && !self.trapped(fan) && Some(fan) != next {
+            out.push(("fan", fan, ">=1".to_string()));
         }
         if self.group_start(i) {
             out.push(("hub", i + 9, format!("^{v}")));
@@ -66,7 +74,7 @@ impl Generated {
                 format!(">={}", top.saturating_sub(5).max(1)),
             ));
         }
-        if i % 10 == 5 && self.group_start(i - 5) {
+        if i % 10 == 5 && self.trapped(i) {
             out.push(("cap", i + 4, format!("<{top}")));
         }
         out
