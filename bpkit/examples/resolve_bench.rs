@@ -46,7 +46,7 @@ impl Generated {
 
     /// Whether `i` starts a complete group of ten.
     fn group_start(&self, i: usize) -> bool {
-        i % 10 == 0 && i + 9 < self.n
+        i.is_multiple_of(10) && i + 9 < self.n
     }
 
     /// Whether `j` is the `b` or `h` of a group: those are reached only from their `a`.
