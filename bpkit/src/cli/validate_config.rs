@@ -56,8 +56,10 @@ pub fn run(a: &ValidateConfigArgs, p: &Printer) -> Exit {
     // The schema and the overlay.
     let (schema_value, schema_src, overlay): (Value, Option<(Source, String)>, Option<Value>) =
         if let Some(s) = &a.schema {
-            match load_doc(s) {
-                Ok(d) => (d.root.to_json(), None, None),
+            // Positions in the schema file are never reported: read it as plain data (JSON
+            // with serde_json, which is several times faster than the YAML reader).
+            match read_fast(s) {
+                Ok(v) => (v, None, None),
                 Err(f) => {
                     p.findings(&[*f], super::FindingFormat::Text);
                     return Exit::Error;
@@ -179,22 +181,29 @@ pub fn run(a: &ValidateConfigArgs, p: &Printer) -> Exit {
             .map_or(1, usize::from)
             .min(files.len().max(1));
         let chunk = files.len().div_ceil(threads.max(1)).max(1);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = files
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(|| {
-                        part.iter()
-                            .map(|f| cx.check(std::slice::from_ref(f)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
+        if threads <= 1 {
+            files
+                .iter()
+                .map(|f| cx.check(std::slice::from_ref(f)))
                 .collect()
-        })
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = files
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(|| {
+                            part.iter()
+                                .map(|f| cx.check(std::slice::from_ref(f)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        }
     } else {
         vec![cx.check(&files)]
     };

@@ -330,7 +330,13 @@ impl Default for Renderer {
     }
 }
 
+/// A [`Context`] prepared once for many evaluations ([`Renderer::prepare_context`]): converting
+/// the context is most of the cost of rendering a short template.
+#[derive(Debug)]
+pub struct PreparedContext(Root);
+
 /// A context prepared for evaluation.
+#[derive(Debug)]
 struct Root {
     json: serde_json::Value,
     value: Value,
@@ -370,11 +376,33 @@ impl Renderer {
         self.render_prepared(template, &root)
     }
 
+    /// Prepares `ctx` once for several of the `*_prepared` calls.
+    ///
+    /// # Errors
+    ///
+    /// The context nests too deep (the same error the other calls give).
+    pub fn prepare_context(&self, ctx: &Context) -> Result<PreparedContext, RenderError> {
+        self.prepare(ctx).map(PreparedContext)
+    }
+
     /// Decides a `when` condition; see the module documentation for the rule.
     pub fn eval_condition(&self, template: &Template, ctx: &Context) -> Result<bool, RenderError> {
         let root = self.prepare(ctx)?;
+        self.eval_condition_in(template, &root)
+    }
+
+    /// [`eval_condition`](Self::eval_condition) with a prepared context.
+    pub fn eval_condition_prepared(
+        &self,
+        template: &Template,
+        ctx: &PreparedContext,
+    ) -> Result<bool, RenderError> {
+        self.eval_condition_in(template, &ctx.0)
+    }
+
+    fn eval_condition_in(&self, template: &Template, root: &Root) -> Result<bool, RenderError> {
         if template.is_single_action_in_space() {
-            let values = self.eval(template, &root)?;
+            let values = self.eval(template, root)?;
             let value = values.first().map_or(Ok(serde_json::Value::Null), |v| {
                 self.to_json(template, 0, v)
             })?;
@@ -383,7 +411,7 @@ impl Renderer {
                 other => json_truthy(other),
             });
         }
-        let text = match self.render_prepared(template, &root)? {
+        let text = match self.render_prepared(template, root)? {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         };
@@ -415,6 +443,16 @@ impl Renderer {
         let root = self.prepare(ctx)?;
         let mut pointer = String::new();
         self.walk(values, &root, &mut pointer, 0)
+    }
+
+    /// [`render_value`](Self::render_value) with a prepared context.
+    pub fn render_value_prepared(
+        &self,
+        values: &serde_json::Value,
+        ctx: &PreparedContext,
+    ) -> Result<serde_json::Value, RenderError> {
+        let mut pointer = String::new();
+        self.walk(values, &ctx.0, &mut pointer, 0)
     }
 
     fn walk(

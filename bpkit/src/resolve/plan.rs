@@ -283,43 +283,64 @@ fn leaves(v: &Value) -> Vec<(String, Value)> {
 }
 
 /// Dependencies first; among Applications that are ready at the same time, by name.
+///
+/// "Ready at the same time" is a round of Kahn's algorithm: round 0 holds the Applications
+/// without dependencies, round k those whose last dependency was placed in round k-1. Each
+/// Application's round is computed once from its dependencies' (linear in the graph), then the
+/// order is by (round, name).
 fn install_order(apps: &BTreeMap<String, PlannedApp>) -> Result<Vec<String>, ResolveError> {
-    let mut remaining: BTreeMap<&str, BTreeSet<&str>> = apps
+    let names: Vec<&str> = apps.keys().map(String::as_str).collect();
+    let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    // deps[i]: the distinct dependencies of Application i inside the plan.
+    let deps: Vec<BTreeSet<usize>> = apps
         .values()
         .map(|a| {
+            a.depends_on
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+    let mut waiting: Vec<usize> = deps.iter().map(BTreeSet::len).collect();
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            dependents[d].push(i);
+        }
+    }
+    let mut round = vec![0usize; names.len()];
+    let mut queue: std::collections::VecDeque<usize> =
+        (0..names.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut placed: Vec<(usize, usize)> = Vec::with_capacity(names.len());
+    while let Some(i) = queue.pop_front() {
+        placed.push((round[i], i));
+        for &j in &dependents[i] {
+            round[j] = round[j].max(round[i] + 1);
+            waiting[j] -= 1;
+            if waiting[j] == 0 {
+                queue.push_back(j);
+            }
+        }
+    }
+    // Names are sorted in `names`, so (round, index) orders by (round, name).
+    placed.sort_unstable();
+    let order: Vec<String> = placed.iter().map(|&(_, i)| names[i].to_string()).collect();
+    if order.len() == names.len() {
+        return Ok(order);
+    }
+    let remaining: BTreeMap<&str, BTreeSet<&str>> = (0..names.len())
+        .filter(|&i| waiting[i] > 0)
+        .map(|i| {
             (
-                a.name.as_str(),
-                a.depends_on
+                names[i],
+                deps[i]
                     .iter()
-                    .map(String::as_str)
-                    .filter(|d| apps.contains_key(*d))
+                    .filter(|&&d| waiting[d] > 0)
+                    .map(|&d| names[d])
                     .collect(),
             )
         })
         .collect();
-    let mut order = Vec::with_capacity(apps.len());
-    loop {
-        let ready: Vec<&str> = remaining
-            .iter()
-            .filter(|(_, deps)| deps.is_empty())
-            .map(|(n, _)| *n)
-            .collect();
-        if ready.is_empty() {
-            break;
-        }
-        for r in &ready {
-            remaining.remove(r);
-            order.push((*r).to_string());
-        }
-        for deps in remaining.values_mut() {
-            for r in &ready {
-                deps.remove(r);
-            }
-        }
-    }
-    if remaining.is_empty() {
-        return Ok(order);
-    }
     // Name one cycle among what is left.
     let mut g = petgraph::graph::DiGraph::<&str, ()>::new();
     let idx: BTreeMap<&str, _> = remaining.keys().map(|n| (*n, g.add_node(*n))).collect();
@@ -478,4 +499,121 @@ fn mermaid_id(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn apps(edges: &[(usize, Vec<usize>)]) -> BTreeMap<String, PlannedApp> {
+        edges
+            .iter()
+            .map(|(i, deps)| {
+                let name = format!("a{i}");
+                let app = PlannedApp {
+                    name: name.clone(),
+                    blueprint: "bp-x".into(),
+                    version: "1.0.0".into(),
+                    action: Action::Create,
+                    shared: false,
+                    values: Value::Null,
+                    depends_on: deps.iter().map(|d| format!("a{d}")).collect(),
+                    source: String::new(),
+                    digest: None,
+                };
+                (name, app)
+            })
+            .collect()
+    }
+
+    /// The order by rounds, computed the plain way: each round takes every Application whose
+    /// dependencies are all placed, by name.
+    fn by_rounds(apps: &BTreeMap<String, PlannedApp>) -> Option<Vec<String>> {
+        let mut placed: BTreeSet<&str> = BTreeSet::new();
+        let mut order = Vec::new();
+        while placed.len() < apps.len() {
+            let ready: Vec<&str> = apps
+                .values()
+                .filter(|a| !placed.contains(a.name.as_str()))
+                .filter(|a| {
+                    a.depends_on
+                        .iter()
+                        .all(|d| !apps.contains_key(d) || placed.contains(d.as_str()))
+                })
+                .map(|a| a.name.as_str())
+                .collect();
+            if ready.is_empty() {
+                return None;
+            }
+            placed.extend(ready.iter().copied());
+            order.extend(ready.iter().map(|s| (*s).to_string()));
+        }
+        Some(order)
+    }
+
+    #[test]
+    fn dependencies_come_first_and_ties_go_by_name() {
+        // a0 -> a1 -> a3, a0 -> a2; a4 alone; a2 depends on something outside the plan.
+        let m = apps(&[
+            (0, vec![1, 2]),
+            (1, vec![3]),
+            (2, vec![9]),
+            (3, vec![]),
+            (4, vec![]),
+        ]);
+        let order = install_order(&m).unwrap();
+        assert_eq!(order, ["a2", "a3", "a4", "a1", "a0"]);
+    }
+
+    #[test]
+    fn a_long_chain_is_ordered_from_its_end() {
+        let n = 5_000;
+        let m = apps(
+            &(0..n)
+                .map(|i| (i, if i + 1 < n { vec![i + 1] } else { vec![] }))
+                .collect::<Vec<_>>(),
+        );
+        let order = install_order(&m).unwrap();
+        let want: Vec<String> = (0..n).rev().map(|i| format!("a{i}")).collect();
+        assert_eq!(order, want);
+    }
+
+    #[test]
+    fn a_cycle_is_named() {
+        let m = apps(&[(0, vec![1]), (1, vec![2]), (2, vec![1]), (3, vec![])]);
+        match install_order(&m) {
+            Err(ResolveError::Cycle(c)) => assert_eq!(c, ["a1", "a2", "a1"]),
+            other => panic!("expected a cycle, got {other:?}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_order_as_round_by_round(
+            raw in proptest::collection::vec(proptest::collection::vec(0usize..40, 0..4), 1..40)
+        ) {
+            // Edges only to higher indexes: a DAG; some point outside the plan.
+            let edges: Vec<(usize, Vec<usize>)> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, ds)| (i, ds.iter().map(|d| i + 1 + d).collect()))
+                .collect();
+            let m = apps(&edges);
+            prop_assert_eq!(install_order(&m).ok(), by_rounds(&m));
+        }
+
+        #[test]
+        fn cycles_are_found_like_round_by_round(
+            raw in proptest::collection::vec(proptest::collection::vec(0usize..12, 0..3), 1..12)
+        ) {
+            let edges: Vec<(usize, Vec<usize>)> = raw.into_iter().enumerate().collect();
+            let m = apps(&edges);
+            let ours = install_order(&m);
+            match by_rounds(&m) {
+                Some(order) => prop_assert_eq!(ours.ok(), Some(order)),
+                None => prop_assert!(matches!(ours, Err(ResolveError::Cycle(_)))),
+            }
+        }
+    }
 }

@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::catalog::{Catalog, CatalogError};
 use super::{Installed, Request, ResolveOptions};
 use crate::model::{Blueprint, NAME_PREFIX};
-use crate::render::{self, BlueprintRef, Context, Renderer, Template};
+use crate::render::{self, BlueprintRef, Context, PreparedContext, Renderer, Template};
 use crate::validate::config::{ConfigSchema, SchemaOptions};
 use crate::version::{Constraint, Version};
 
@@ -477,8 +477,12 @@ impl<'a> Provider<'a> {
             },
             outputs: BTreeMap::new(),
         };
+        // A context that cannot be prepared fails every output, as each render would.
+        let Ok(prepared) = self.renderer.prepare_context(&ctx) else {
+            return Value::Object(out);
+        };
         for (k, v) in &bp.spec.outputs {
-            if let Ok(r) = self.renderer.render_value(v, &ctx) {
+            if let Ok(r) = self.renderer.render_value_prepared(v, &prepared) {
                 out.insert(k.clone(), r);
             }
         }
@@ -499,17 +503,21 @@ impl<'a> Provider<'a> {
         children: &[Option<(Arc<Blueprint>, Version, String)>],
     ) -> Result<Vec<Value>, Box<(usize, crate::render::RenderError)>> {
         let mut outputs = BTreeMap::new();
+        let mut base_prepared = None;
         for (i, d) in bp.spec.depends.iter().enumerate() {
             let (Some(Some((cbp, cv, capp))), true) =
                 (children.get(i), active.get(i).copied().unwrap_or(false))
             else {
                 continue;
             };
-            let partial = d
-                .values
-                .as_ref()
-                .map(|v| render_tolerant(&self.renderer, v, base))
-                .unwrap_or(Value::Null);
+            let partial = match &d.values {
+                Some(v) => {
+                    let prepared = base_prepared
+                        .get_or_insert_with(|| self.renderer.prepare_context(base).ok());
+                    render_tolerant(&self.renderer, v, prepared.as_ref())
+                }
+                None => Value::Null,
+            };
             outputs.insert(
                 d.local_name().to_string(),
                 self.outputs_of(cbp, cv, capp, &partial),
@@ -520,6 +528,7 @@ impl<'a> Provider<'a> {
             ..base.clone()
         };
         let mut out = Vec::with_capacity(bp.spec.depends.len());
+        let mut prepared = None;
         for (i, d) in bp.spec.depends.iter().enumerate() {
             if !active.get(i).copied().unwrap_or(false) {
                 out.push(Value::Null);
@@ -527,10 +536,14 @@ impl<'a> Provider<'a> {
             }
             out.push(match &d.values {
                 None => Value::Object(serde_json::Map::new()),
-                Some(v) => self
-                    .renderer
-                    .render_value(v, &ctx)
-                    .map_err(|e| Box::new((i, e)))?,
+                Some(v) => {
+                    let p = prepared.get_or_insert_with(|| self.renderer.prepare_context(&ctx));
+                    match p {
+                        Ok(p) => self.renderer.render_value_prepared(v, p),
+                        Err(e) => Err(e.clone()),
+                    }
+                    .map_err(|e| Box::new((i, e)))?
+                }
             });
         }
         Ok(out)
@@ -628,12 +641,9 @@ impl<'a> Provider<'a> {
         constraint: Option<&Constraint>,
     ) -> Result<Ranges<Version>, CatalogError> {
         let versions = self.versions(blueprint)?;
-        Ok(match constraint {
-            Some(c) => c.ranges_over(&versions),
-            None => versions.iter().fold(Ranges::empty(), |acc, v| {
-                acc.union(&Ranges::singleton(v.clone()))
-            }),
-        })
+        Ok(catalog_ranges(&versions, |v| {
+            constraint.is_none_or(|c| c.matches(v))
+        }))
     }
 
     fn deps_of(
@@ -695,11 +705,17 @@ impl<'a> Provider<'a> {
         };
         // Which edges apply: `when` sees the parent's configuration.
         let mut active = Vec::with_capacity(planned.len());
+        let mut prepared = None;
         for (i, d, ..) in &planned {
             active.push(match &d.when {
                 None => true,
                 Some(w) => {
-                    match Template::parse(w).and_then(|t| self.renderer.eval_condition(&t, &ctx)) {
+                    let p = prepared.get_or_insert_with(|| self.renderer.prepare_context(&ctx));
+                    let decided = Template::parse(w).and_then(|t| match p {
+                        Ok(p) => self.renderer.eval_condition_prepared(&t, p),
+                        Err(e) => Err(e.clone()),
+                    });
+                    match decided {
                         Ok(b) => b,
                         Err(e) => {
                             return Ok(Dependencies::Unavailable(Unavailable::Template(format!(
@@ -711,9 +727,15 @@ impl<'a> Provider<'a> {
                 }
             });
         }
-        // Values, with the outputs of the newest candidate of each child.
+        // Values, with the outputs of the newest candidate of each child. Outputs are only read
+        // by `values` templates: without any, the children are not loaded.
+        let renders_values = bp.spec.depends.iter().any(|d| d.values.is_some());
         let mut children = Vec::with_capacity(planned.len());
         for (_, d, range, _, _, app) in &planned {
+            if !renders_values {
+                children.push(None);
+                continue;
+            }
             let versions = self.versions(&d.blueprint)?;
             let newest = versions.iter().rev().find(|v| range.contains(v)).cloned();
             children.push(match newest {
@@ -883,7 +905,12 @@ impl DependencyProvider for Provider<'_> {
         }
         if let Some(i) = package.0.installed {
             let iv = &self.request.installed[i].version;
-            if range.contains(iv) && self.request.prefer_installed {
+            // Ranges decide only catalog versions (see `catalog_ranges`): an installed version
+            // the catalog does not have is never picked.
+            if range.contains(iv)
+                && self.request.prefer_installed
+                && self.versions(&package.0.blueprint)?.contains(iv)
+            {
                 return Ok(Some(iv.clone()));
             }
         }
@@ -924,16 +951,70 @@ impl DependencyProvider for Provider<'_> {
     }
 }
 
-/// Renders every template string it can; leaves that fail are left out.
-fn render_tolerant(r: &Renderer, v: &Value, ctx: &Context) -> Value {
+/// The set of the catalog's `versions` (ascending) that `keep` accepts, as few intervals as
+/// possible: each run of consecutive accepted versions `a ..= b` becomes one interval
+/// `(version before a, b]` (unbounded below when `a` is the oldest).
+///
+/// A version that is not in the catalog then falls in a set exactly when the next catalog
+/// version above it does (and in none above the newest), so every set built from these, by
+/// union, intersection or complement, holds a non-catalog version only together with a catalog
+/// one: the solver reaches the same conclusions as with one singleton per version, and
+/// `choose_version` only ever picks catalog versions. A set of singletons costs one interval
+/// per version in every operation of the solver; this costs one per run.
+pub(crate) fn catalog_ranges(
+    versions: &[Version],
+    keep: impl Fn(&Version) -> bool,
+) -> Ranges<Version> {
+    use std::ops::Bound;
+    let mut sorted: Vec<&Version> = versions.iter().collect();
+    if !sorted.is_sorted() {
+        sorted.sort();
+    }
+    // One entry per distinct version (by precedence): accepted when any of its builds is.
+    let mut points: Vec<(&Version, bool)> = Vec::with_capacity(sorted.len());
+    for v in sorted {
+        let k = keep(v);
+        match points.last_mut() {
+            Some((last, acc)) if *last == v => *acc |= k,
+            _ => points.push((v, k)),
+        }
+    }
+    let mut segments = Vec::new();
+    let mut i = 0;
+    while i < points.len() {
+        if !points[i].1 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i + 1 < points.len() && points[i + 1].1 {
+            i += 1;
+        }
+        let low = match start.checked_sub(1) {
+            Some(p) => Bound::Excluded(points[p].0.clone()),
+            None => Bound::Unbounded,
+        };
+        segments.push((low, Bound::Included(points[i].0.clone())));
+        i += 1;
+    }
+    segments.into_iter().collect()
+}
+
+/// Renders every template string it can; leaves that fail are left out. `ctx` is `None` when
+/// the context could not be prepared: then every template fails.
+fn render_tolerant(r: &Renderer, v: &Value, ctx: Option<&PreparedContext>) -> Value {
+    let render = |v: &Value| match ctx {
+        Some(p) => r.render_value_prepared(v, p).ok(),
+        None => None,
+    };
     match v {
-        Value::String(s) if s.contains("{{") => r.render_value(v, ctx).unwrap_or(Value::Null),
+        Value::String(s) if s.contains("{{") => render(v).unwrap_or(Value::Null),
         Value::Object(m) => {
             let mut out = serde_json::Map::new();
             for (k, x) in m {
                 let key = if k.contains("{{") {
-                    match r.render_value(&Value::String(k.clone()), ctx) {
-                        Ok(Value::String(s)) => s,
+                    match render(&Value::String(k.clone())) {
+                        Some(Value::String(s)) => s,
                         _ => continue,
                     }
                 } else {
@@ -948,5 +1029,94 @@ fn render_tolerant(r: &Renderer, v: &Value, ctx: &Context) -> Value {
         }
         Value::Array(a) => Value::Array(a.iter().map(|x| render_tolerant(r, x, ctx)).collect()),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn catalog(n: u64) -> Vec<Version> {
+        // Releases and a prerelease between each, so that gaps hold versions too.
+        (1..=n)
+            .flat_map(|m| {
+                [
+                    Version::parse(&format!("{m}.0.0-rc.1")).unwrap(),
+                    Version::new(m, 0, 0),
+                ]
+            })
+            .collect()
+    }
+
+    fn singletons(versions: &[Version], keep: &[bool]) -> Ranges<Version> {
+        versions
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .fold(Ranges::empty(), |acc, (v, _)| {
+                acc.union(&Ranges::singleton(v.clone()))
+            })
+    }
+
+    #[test]
+    fn one_interval_per_run() {
+        let vs = catalog(5);
+        let keep = [
+            true, true, false, true, true, true, false, false, true, true,
+        ];
+        let r = catalog_ranges(&vs, |v| keep[vs.iter().position(|x| x == v).unwrap()]);
+        assert_eq!(r.iter().count(), 3);
+        for (v, k) in vs.iter().zip(keep) {
+            assert_eq!(r.contains(v), k, "{v}");
+        }
+        assert_eq!(catalog_ranges(&vs, |_| true).iter().count(), 1);
+        assert!(catalog_ranges(&vs, |_| false).is_empty());
+        assert!(catalog_ranges(&[], |_| true).is_empty());
+    }
+
+    #[test]
+    fn builds_of_one_version_count_once() {
+        let vs = vec![
+            Version::parse("1.0.0").unwrap(),
+            Version::parse("1.0.0+b").unwrap(),
+            Version::parse("2.0.0").unwrap(),
+        ];
+        let r = catalog_ranges(&vs, |v| v.major() == 2 || v.to_string().contains('+'));
+        assert!(r.contains(&vs[0]) && r.contains(&vs[2]));
+    }
+
+    proptest! {
+        /// Sets built from `catalog_ranges` answer every question the solver asks (is it empty,
+        /// is one inside another, after unions, intersections and complements) exactly like
+        /// sets of singletons of the same catalog versions.
+        #[test]
+        fn same_algebra_as_singletons(
+            a in proptest::collection::vec(any::<bool>(), 12),
+            b in proptest::collection::vec(any::<bool>(), 12),
+            c in proptest::collection::vec(any::<bool>(), 12),
+        ) {
+            let vs = catalog(6);
+            let compact = |k: &[bool]| catalog_ranges(&vs, |v| k[vs.iter().position(|x| x == v).unwrap()]);
+            let (ca, cb, cc) = (compact(&a), compact(&b), compact(&c));
+            let (sa, sb, sc) = (singletons(&vs, &a), singletons(&vs, &b), singletons(&vs, &c));
+            let combos = |x: &Ranges<Version>, y: &Ranges<Version>, z: &Ranges<Version>| {
+                vec![
+                    x.intersection(y),
+                    x.intersection(&y.complement()),
+                    x.intersection(&y.complement()).intersection(&z.complement()),
+                    x.union(y).intersection(&z.complement()),
+                    x.complement().intersection(&y.complement()).intersection(z),
+                ]
+            };
+            for (cs, ss) in combos(&ca, &cb, &cc).iter().zip(combos(&sa, &sb, &sc).iter()) {
+                prop_assert_eq!(cs.is_empty(), ss.is_empty());
+                for v in &vs {
+                    prop_assert_eq!(cs.contains(v), ss.contains(v));
+                }
+            }
+            prop_assert_eq!(ca.subset_of(&cb), sa.subset_of(&sb));
+            prop_assert_eq!(ca.is_disjoint(&cb), sa.is_disjoint(&sb));
+        }
     }
 }
