@@ -35,4 +35,17 @@ mod tests {
         assert_eq!(std::fs::read(&p).expect("read"), b"two");
         assert_eq!(std::fs::read_dir(d.path()).expect("ls").count(), 1);
     }
+
+    /// The temporary file is created readable by its owner only, and the rename keeps that:
+    /// a private key written here is never readable by others, not even for an instant.
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("cosign.key");
+        super::write_file(&p, b"secret").expect("write");
+        let mode = std::fs::metadata(&p).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(&root(), &rest),
         "gen" | "dist" => gen_docs(),
         "fuzz" => fuzz::run(&root(), &rest),
+        "soak" => soak(&rest),
         "deps" => lock_is_clear()
             .and_then(|()| msrv_holds())
             .and_then(|()| cargo_deny()),
@@ -51,6 +52,7 @@ tasks:
   deps               Cargo.lock against known advisories, the MSRV, cargo deny
   fuzz [--time S] [TARGET…]
                      coverage-guided fuzzing (libFuzzer via cargo-fuzz), S seconds per target
+  soak [--times N]   the fault-injection tests N times each (default 5)
   dist (alias: gen)  man pages and shell completions into target/dist";
 
 /// The workspace root.
@@ -185,6 +187,43 @@ fn core_tree_is_clean() -> Result<(), String> {
     } else {
         Err(format!("the core pulls in {}", bad.join(", ")))
     }
+}
+
+/// The fault-injection tests, each run `--times N` (default 5) in a row: a full disk under a
+/// layout, a registry killed mid-upload, a corrupted blob, a registry that stays down, a publish
+/// killed mid-run and a registry stopped mid-publish. Any failure stops the soak.
+fn soak(args: &[String]) -> Result<(), String> {
+    let times: usize = match args {
+        [flag, n] if flag == "--times" => n.parse().map_err(|_| "`--times` needs a number")?,
+        [] => 5,
+        _ => return Err("usage: cargo xtask soak [--times N]".into()),
+    };
+    let tests: &[(&str, &str)] = &[
+        (
+            "faults",
+            "a_full_disk_fails_clearly_and_leaves_nothing_half_written",
+        ),
+        ("registry", "registry_faults"),
+        ("publish", "killed_run_resumes_and_concurrent_runs_agree"),
+        (
+            "publish",
+            "registry_stopped_mid_publish_reports_no_false_success",
+        ),
+    ];
+    let t0 = Instant::now();
+    for (file, name) in tests {
+        for i in 1..=times {
+            let mut c = cargo();
+            c.args(["test", "-p", "bpkit", "--test", file, "--", "--exact", name]);
+            step(&format!("soak {file}::{name} ({i}/{times})"), c)?;
+        }
+    }
+    eprintln!(
+        "xtask: soak: {} tests x {times} runs passed in {:.0}s",
+        tests.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// `Cargo.lock` holds no version with a known advisory (the table in `advisories.rs`).
