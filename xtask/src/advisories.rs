@@ -109,7 +109,7 @@ pub fn locked_packages(lock: &str) -> Vec<(String, String)> {
 }
 
 /// The numeric `major.minor.patch` of a version (pre-release and build ignored).
-fn numbers(v: &str) -> (u64, u64, u64) {
+pub fn numbers(v: &str) -> (u64, u64, u64) {
     let core = v.split(['-', '+']).next().unwrap_or("");
     let mut it = core.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
     (

@@ -252,14 +252,7 @@ fn msrv_holds() -> Result<(), String> {
         .map_err(|e| format!("cargo metadata: {e}"))?;
     let meta: serde_json::Value =
         serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
-    let numbers = |v: &str| -> (u64, u64, u64) {
-        let mut it = v.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
-        (
-            it.next().unwrap_or(0),
-            it.next().unwrap_or(0),
-            it.next().unwrap_or(0),
-        )
-    };
+    let numbers = advisories::numbers;
     let packages = meta["packages"].as_array().cloned().unwrap_or_default();
     let members: Vec<&serde_json::Value> =
         packages.iter().filter(|p| p["source"].is_null()).collect();

@@ -214,11 +214,15 @@ pub(crate) fn location(text: &str, offset: usize) -> String {
 
 /// Shortens `s` for quoting in a message.
 pub(crate) fn snippet(s: &str) -> String {
-    const MAX: usize = 40;
-    if s.chars().count() <= MAX {
+    snippet_of(s, 40)
+}
+
+/// `s` cut to at most `max` characters, with `…` when something was cut.
+pub(crate) fn snippet_of(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
         s.to_string()
     } else {
-        let mut out: String = s.chars().take(MAX).collect();
+        let mut out: String = s.chars().take(max).collect();
         out.push('…');
         out
     }

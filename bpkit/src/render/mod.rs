@@ -123,7 +123,7 @@
 //! [minijinja]: https://docs.rs/minijinja
 
 mod convert;
-mod error;
+pub(crate) mod error;
 mod funcs;
 mod syntax;
 mod translate;

@@ -55,15 +55,6 @@ pub struct LockNode {
     pub digest: Option<String>,
 }
 
-/// A name as a message quotes it: at most 64 characters.
-fn shown(name: &str) -> String {
-    let mut out: String = name.chars().take(64).collect();
-    if out.len() < name.len() {
-        out.push('…');
-    }
-    out
-}
-
 /// Why a lockfile could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bpkit.lock is not valid: {0}")]
@@ -102,7 +93,11 @@ impl Lock {
             )));
         }
         for (i, node) in lock.nodes.iter().enumerate() {
-            let at = format!("[[node]] #{} (`{}`)", i + 1, shown(&node.name));
+            let at = format!(
+                "[[node]] #{} (`{}`)",
+                i + 1,
+                crate::render::error::snippet_of(&node.name, 64)
+            );
             if let Err(e) = crate::version::Version::parse(&node.version) {
                 return Err(LockError(format!("{at}: version: {e}")));
             }
