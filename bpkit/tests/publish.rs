@@ -826,3 +826,210 @@ fn bundle_export_then_import_keeps_digests_and_verifies() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("do not verify"), "{err}");
 }
+
+/// Pushes a two-platform image index to `host/imgs/app:1.0` (config and one layer per
+/// platform, written with whitespace of its own as other tools do) with a referrer; returns
+/// `(index digest, [index, child manifests, referrer] bytes by digest)`.
+fn push_test_image(host: &str) -> (String, Vec<(String, Vec<u8>)>) {
+    use bpkit::oci::registry::{Reference, Registry, RegistryOptions, RegistryStore};
+    use bpkit::oci::store::write_image;
+    use bpkit::oci::{Descriptor, Image, Manifest, Store, media_type};
+    let reg = Registry::new(RegistryOptions {
+        plain_http: true,
+        ..RegistryOptions::default()
+    })
+    .unwrap();
+    let store = RegistryStore::new(
+        &reg,
+        &Reference::parse_repo(&format!("{host}/imgs/app")).unwrap(),
+    );
+    let platform = |arch: &str, subject: Option<Descriptor>| {
+        let cfg = format!("{{\"architecture\":\"{arch}\",\"os\":\"linux\"}}").into_bytes();
+        let layer = format!("layer for {arch}").repeat(1000).into_bytes();
+        let mut m = Manifest::new(
+            Descriptor::of("application/vnd.oci.image.config.v1+json", &cfg),
+            vec![Descriptor::of(
+                "application/vnd.oci.image.layer.v1.tar",
+                &layer,
+            )],
+        );
+        if subject.is_some() {
+            m.artifact_type = Some("application/vnd.example.signature".into());
+        }
+        m.subject = subject;
+        write_image(&store, &Image::new(m, vec![cfg, layer]).unwrap(), None).unwrap()
+    };
+    let amd = platform("amd64", None);
+    let arm = platform("arm64", None);
+    let entry = |d: &Descriptor, arch: &str| {
+        format!(
+            "    {{ \"mediaType\": \"{}\", \"digest\": \"{}\", \"size\": {}, \"platform\": {{ \"architecture\": \"{arch}\", \"os\": \"linux\" }} }}",
+            d.media_type, d.digest, d.size
+        )
+    };
+    let index = format!(
+        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"{}\",\n  \"manifests\": [\n{},\n{}\n  ]\n}}\n",
+        media_type::IMAGE_INDEX,
+        entry(&amd, "amd64"),
+        entry(&arm, "arm64")
+    );
+    let idx = store
+        .put_manifest(index.as_bytes(), media_type::IMAGE_INDEX, Some("1.0"))
+        .unwrap();
+    let sig = platform("signature", Some(idx.clone()));
+    store.add_referrer(&idx.digest, &sig).unwrap();
+    let mut all = Vec::new();
+    for d in [&idx, &amd, &arm, &sig] {
+        all.push((d.digest.to_string(), store.get_manifest(&d.digest).unwrap()));
+    }
+    (idx.digest.to_string(), all)
+}
+
+#[test]
+fn mirror_with_images_copies_indexes_byte_for_byte_and_reports_missing_images() {
+    use bpkit::oci::registry::{Reference, Registry, RegistryOptions, RegistryStore};
+    use bpkit::oci::{Digest, Layout, Store};
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+        return;
+    };
+    let interop = shared.join("interop");
+    let (Some(a), Some(b)) = (Reg::start(&interop, &[]), Reg::start(&interop, &[])) else {
+        return;
+    };
+    let (index_digest, manifests) = push_test_image(a.host());
+    // A Blueprint whose chart deploys that image, and one that does not exist.
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("bp/imgtest");
+    ok(
+        bpkit(
+            d.path(),
+            &["init", "bp-imgtest", "--dir", dir.to_str().unwrap()],
+        ),
+        "init",
+    );
+    let host = a.host();
+    let edit = |file: &str, from: &str, to: &str| {
+        let p = dir.join(file);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{file}: {text}");
+        std::fs::write(&p, text.replace(from, to)).unwrap();
+    };
+    edit(
+        "chart/values.yaml",
+        "registry: docker.io",
+        &format!("registry: {host}"),
+    );
+    edit(
+        "chart/values.yaml",
+        "repository: library/nginx",
+        "repository: imgs/app",
+    );
+    edit("chart/values.yaml", "tag: \"1.27.2\"", "tag: \"1.0\"");
+    edit(
+        "chart/Chart.yaml",
+        "      image: docker.io/library/nginx:1.27.2\n",
+        &format!(
+            "      image: {host}/imgs/app:1.0\n    - name: gone\n      image: {host}/imgs/gone:2.0\n"
+        ),
+    );
+    let from = format!("{host}/cat");
+    let r = json(
+        &ok(
+            bpkit(
+                d.path(),
+                &["publish", "bp", "--to", &from, "--no-sign", "-o", "json"],
+            ),
+            "publish",
+        )
+        .0,
+    );
+    let version = rows(&r)[0]["version"].as_str().unwrap().to_string();
+    let src = format!("{from}/bp-imgtest:{version}");
+    let to = format!("{}/mirror", b.host());
+
+    // The missing image fails the run, by name and with the reason; the others are copied.
+    let (code, out, err) = bpkit(
+        d.path(),
+        &["mirror", &src, "--to", &to, "--with-images", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        !err.contains('\x1b'),
+        "no progress escapes on a pipe: {err:?}"
+    );
+    let report = json(&out);
+    let failed = report["imagesFailed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report:#}");
+    assert_eq!(failed[0]["image"], format!("{host}/imgs/gone:2.0"));
+    assert!(
+        failed[0]["reason"].as_str().unwrap().contains("2.0"),
+        "{report:#}"
+    );
+    assert_eq!(failed[0]["neededBy"][0], src);
+    assert!(
+        err.contains(&format!("cannot mirror the image `{host}/imgs/gone:2.0`")),
+        "{err}"
+    );
+    let copied = report["images"].as_array().unwrap();
+    assert_eq!(copied.len(), 1, "{report:#}");
+    assert_eq!(copied[0]["digest"], index_digest);
+    assert_eq!(copied[0]["target"], format!("{to}/imgs/app:1.0"));
+
+    // Byte for byte: the index, both platform manifests, the referrer, every blob.
+    let reg = Registry::new(RegistryOptions {
+        plain_http: true,
+        ..RegistryOptions::default()
+    })
+    .unwrap();
+    let mirrored = RegistryStore::new(
+        &reg,
+        &Reference::parse_repo(&format!("{to}/imgs/app")).unwrap(),
+    );
+    let check = |store: &dyn Store| {
+        assert_eq!(
+            store.resolve("1.0").unwrap().unwrap().digest.to_string(),
+            index_digest
+        );
+        for (digest, bytes) in &manifests {
+            let d = Digest::parse(digest).unwrap();
+            assert_eq!(&store.get_manifest(&d).unwrap(), bytes, "{digest}");
+            if d.to_string() != index_digest {
+                let img = bpkit::oci::store::read_image(store, &d).unwrap();
+                assert_eq!(img.digest(), &d);
+            }
+        }
+        let refs = store
+            .referrers(&Digest::parse(&index_digest).unwrap())
+            .unwrap();
+        assert_eq!(refs.len(), 1, "{refs:?}");
+        assert_eq!(refs[0].digest.to_string(), manifests[3].0);
+    };
+    check(&mirrored);
+    // And the Blueprint itself, as before.
+    let digest =
+        |r: &str| json(&ok(bpkit(d.path(), &["inspect", r, "-o", "json"]), r).0)["digest"].clone();
+    assert_eq!(digest(&src), digest(&format!("{to}/bp-imgtest:{version}")));
+
+    // Allowed: a warning, exit 0; into layouts, one per repository.
+    let (code, _, err) = bpkit(
+        d.path(),
+        &[
+            "mirror",
+            &src,
+            "--to",
+            "oci:air",
+            "--with-images",
+            "--allow-missing-images",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: cannot mirror the image"), "{err}");
+    assert!(
+        err.contains("1 of 2 images (1 could not be copied"),
+        "{err}"
+    );
+    assert!(!err.contains('\x1b'), "{err:?}");
+    let layout = Layout::open(&d.path().join("air/imgs/app")).unwrap();
+    check(&layout);
+}

@@ -98,6 +98,8 @@ pub fn run(a: &BundleArgs, p: &Printer) -> Exit {
                 refs: refs.clone(),
                 to: format!("oci:{}", stage.display()),
                 with_dependencies: !without_dependencies,
+                with_images: false,
+                allow_missing_images: false,
                 registry: registry.clone(),
             };
             let code = mirror(&m, p);
@@ -172,6 +174,8 @@ pub fn run(a: &BundleArgs, p: &Printer) -> Exit {
                 refs,
                 to: to.clone(),
                 with_dependencies: false,
+                with_images: false,
+                allow_missing_images: false,
                 registry: registry.clone(),
             };
             let code = mirror(&m, p);

@@ -1,16 +1,21 @@
 //! `bpkit mirror`: Blueprints copied byte for byte to another registry or layout folder, with
-//! their signatures, attestations and referrers, and optionally their whole dependency closure.
+//! their signatures, attestations and referrers, optionally their whole dependency closure and
+//! the container images their SBOMs list.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use clap::Args;
 use serde_json::json;
 
 use super::package::report;
+use super::progress::Bars;
 use super::registry::{CopyArgs, Place, RegistryArgs, parse_place, read, registry};
 use super::{Exit, Printer};
 use crate::oci::Layout;
+use crate::oci::copy::{Event, Progress};
 use crate::publish::Target;
+use crate::publish::mirror::{ImageOutcome, images_of, mirror_images};
+use crate::sbom::ImageRef;
 use crate::version::{Constraint, Version};
 
 /// Arguments of `bpkit mirror`.
@@ -26,6 +31,15 @@ pub struct MirrorArgs {
     /// beside them that each constraint allows), transitively.
     #[arg(long)]
     pub with_dependencies: bool,
+    /// Also copy the container images each mirrored Blueprint's SBOM lists (every platform
+    /// of a multi-arch index, with referrers and signatures) to `TARGET/<repository path>`.
+    /// An image that cannot be copied fails the run, unless `--allow-missing-images`.
+    #[arg(long)]
+    pub with_images: bool,
+    /// With `--with-images`: report images that cannot be copied as warnings and still exit 0
+    /// (they are listed in the report either way).
+    #[arg(long, requires = "with_images")]
+    pub allow_missing_images: bool,
     /// Registry options (for both ends).
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -66,10 +80,17 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
     let mut seen = BTreeSet::new();
     let mut copied = Vec::new();
     let mut failed = Vec::new();
+    let mut images: BTreeMap<ImageRef, BTreeSet<String>> = BTreeMap::new();
+    let bars = Bars::new(p, "Blueprints");
+    bars.event(Event::Planned {
+        count: a.refs.len() as u64,
+    });
     while let Some(text) = todo.pop() {
         if !seen.insert(text.clone()) {
             continue;
         }
+        bars.event(Event::Message { text: &text });
+        let _done = Finish(&bars, &text);
         let place = match parse_place(&text, false, p) {
             Ok(x) => x,
             Err(code) => return code,
@@ -86,12 +107,15 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
             force: false,
             registry: a.registry.clone(),
         };
-        if super::registry::copy(&copy, p) != Exit::Success {
-            failed.push(text.clone());
-            continue;
-        }
-        copied.push(json!({"source": text, "target": dest}));
-        if !a.with_dependencies {
+        let record = match super::registry::copy_record(&copy, p) {
+            Ok(r) => r,
+            Err(_) => {
+                failed.push(text.clone());
+                continue;
+            }
+        };
+        copied.push(json!({"source": text, "target": dest, "digest": record["digest"]}));
+        if !a.with_dependencies && !a.with_images {
             continue;
         }
         let image = match read(&place, &mut reg, &a.registry, p) {
@@ -109,6 +133,22 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
                 continue;
             }
         };
+        if a.with_images {
+            match images_of(&text, &image) {
+                Ok(list) => {
+                    for i in list {
+                        images.entry(i).or_default().insert(text.clone());
+                    }
+                }
+                Err(e) => {
+                    report(p, &e);
+                    failed.push(text.clone());
+                }
+            }
+        }
+        if !a.with_dependencies {
+            continue;
+        }
         for d in &bp.spec.depends {
             let repo = if base.is_empty() {
                 d.blueprint.clone()
@@ -138,7 +178,13 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
                 .filter(|(v, _)| constraint.as_ref().is_none_or(|c| c.matches(v)))
                 .max();
             match best {
-                Some((_, t)) => todo.push(format!("{repo_text}:{t}")),
+                Some((_, t)) => {
+                    let next = format!("{repo_text}:{t}");
+                    if !seen.contains(&next) {
+                        bars.event(Event::Planned { count: 1 });
+                    }
+                    todo.push(next);
+                }
                 None => {
                     p.error(&format!(
                         "no version of `{}` in `{repo}` matches `{}` (needed by `{}`)",
@@ -151,11 +197,76 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
             }
         }
     }
-    if p.json_mode() {
-        p.json(&json!({"copied": copied, "failed": failed}));
+    bars.finish();
+    let outcomes = if images.is_empty() {
+        Vec::new()
+    } else {
+        match registry(&mut reg, &a.registry, p) {
+            Ok(r) => {
+                let list: Vec<ImageRef> = images.keys().cloned().collect();
+                let ibars = Bars::new(p, "images");
+                let out = mirror_images(r, &list, &target, &ibars);
+                ibars.finish();
+                out
+            }
+            Err(code) => return code,
+        }
+    };
+    let missing: Vec<&ImageOutcome> = outcomes.iter().filter(|o| o.error.is_some()).collect();
+    for o in &missing {
+        let users = ImageRef::parse(&o.image)
+            .ok()
+            .and_then(|i| images.get(&i))
+            .map(|u| u.iter().cloned().collect::<Vec<_>>().join("`, `"))
+            .unwrap_or_default();
+        let text = format!(
+            "cannot mirror the image `{}` (listed by `{users}`): {}",
+            o.image,
+            o.error.as_deref().unwrap_or_default()
+        );
+        if a.allow_missing_images {
+            p.warn(&text);
+        } else {
+            p.error(&text);
+        }
     }
+    if p.json_mode() {
+        p.json(&json!({
+            "copied": copied,
+            "failed": failed,
+            "images": outcomes.iter().filter(|o| o.error.is_none()).collect::<Vec<_>>(),
+            "imagesFailed": missing.iter().map(|o| json!({
+                "image": o.image,
+                "target": o.target,
+                "reason": o.error,
+                "neededBy": ImageRef::parse(&o.image).ok().and_then(|i| images.get(&i)),
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    let image_note = if a.with_images {
+        format!(
+            " and {} of {} images{}",
+            outcomes.len() - missing.len(),
+            outcomes.len(),
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} could not be copied{})",
+                    missing.len(),
+                    if a.allow_missing_images {
+                        ", allowed by `--allow-missing-images`"
+                    } else {
+                        ""
+                    }
+                )
+            }
+        )
+    } else {
+        String::new()
+    };
     p.status(&format!(
-        "mirrored {} Blueprints to `{target}`{}",
+        "mirrored {} Blueprints{image_note} to `{target}`{}",
         copied.len(),
         if failed.is_empty() {
             String::new()
@@ -163,10 +274,19 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
             format!("; could not copy: {}", failed.join(", "))
         }
     ));
-    if failed.is_empty() {
+    if failed.is_empty() && (missing.is_empty() || a.allow_missing_images) {
         Exit::Success
     } else {
         Exit::Error
+    }
+}
+
+/// Reports one finished Blueprint to the bars when dropped (whatever the way out).
+struct Finish<'a>(&'a Bars, &'a str);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.event(Event::Finished { what: self.1 });
     }
 }
 

@@ -12,6 +12,7 @@ mod mirror;
 mod output;
 mod package;
 mod plan;
+mod progress;
 mod publish;
 mod publish_trust;
 mod pull;

@@ -1,11 +1,11 @@
 //! `bpkit publish`: the whole catalog, checked, pushed, signed, attested and verified.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::package::report;
+use super::progress::Bars;
 use super::registry::{RegistryArgs, connect};
 use super::{Exit, FindingFormat, Printer};
 use crate::publish::{
@@ -48,67 +48,51 @@ pub struct PublishArgs {
     pub registry: RegistryArgs,
 }
 
-/// Progress on standard error: a bar on a terminal, step lines with `--verbose`.
+/// Progress on standard error: the shared bars on a terminal, step lines with `--verbose`.
 struct Progress {
-    bar: Option<indicatif::ProgressBar>,
+    bars: Bars,
     verbose: bool,
 }
 
 impl Progress {
     fn new(p: &Printer, verbose: bool) -> Progress {
-        let show = !p.quiet && !p.json_mode() && std::io::stderr().is_terminal();
         Progress {
-            bar: show.then(|| {
-                let b = indicatif::ProgressBar::new(0);
-                if let Ok(style) = indicatif::ProgressStyle::with_template(
-                    "{spinner} [{bar:30}] {pos}/{len} {wide_msg}",
-                ) {
-                    b.set_style(style.progress_chars("=> "));
-                }
-                b.enable_steady_tick(std::time::Duration::from_millis(120));
-                b
-            }),
+            bars: Bars::new(p, "Blueprints"),
             verbose: verbose && !p.quiet,
         }
     }
 
     fn line(&self, text: &str) {
-        match &self.bar {
-            Some(b) => b.println(text),
-            None => eprintln!("{text}"),
-        }
+        self.bars.line(text);
     }
 
     fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
+        self.bars.finish();
     }
 }
 
 impl Observer for Progress {
     fn event(&self, e: &Event<'_>) {
+        use crate::oci::copy::{Event as E, Progress as _};
         match e {
             Event::Planned { count } => {
-                if let Some(b) = &self.bar {
-                    b.set_length(*count as u64);
-                }
+                self.bars.event(E::Planned {
+                    count: *count as u64,
+                });
                 if self.verbose {
                     self.line(&format!("publishing {count} Blueprints"));
                 }
             }
             Event::Step { name, step } => {
-                if let Some(b) = &self.bar {
-                    b.set_message(format!("{name}: {step}"));
-                }
+                self.bars.event(E::Message {
+                    text: &format!("{name}: {step}"),
+                });
                 if self.verbose {
                     self.line(&format!("{name}: {step}"));
                 }
             }
             Event::Done(row) => {
-                if let Some(b) = &self.bar {
-                    b.inc(1);
-                }
+                self.bars.event(E::Finished { what: &row.name });
                 if self.verbose {
                     self.line(&format!(
                         "{}: {} ({} uploads)",

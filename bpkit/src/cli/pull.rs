@@ -6,6 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::package::report;
+use super::progress::Bars;
 use super::registry::{RegistryArgs, parse_place, read};
 use super::{Exit, FindingFormat, Printer};
 use crate::package::{UnpackError, UnpackOptions, blueprint_of, unpack};
@@ -60,10 +61,14 @@ pub fn run(a: &PullArgs, p: &Printer) -> Exit {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let bars = Bars::transfer(p, "pulling", 0);
     let image = match read(&place, &mut None, &a.registry, p) {
         Ok(i) => i,
         Err(code) => return code,
     };
+    let total: u64 = image.total_size();
+    bars.complete(total);
+    bars.finish();
     let fail = |e: UnpackError| {
         if let UnpackError::Invalid { findings } = &e {
             p.findings(findings, FindingFormat::Text);

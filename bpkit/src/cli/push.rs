@@ -6,6 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::package::{BuildArgs, build, write_layout};
+use super::progress::Bars;
 use super::registry::{Place, RegistryArgs, parse_place, write};
 use super::{Exit, Printer};
 
@@ -39,6 +40,8 @@ pub fn run(a: &PushArgs, p: &Printer) -> Exit {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let total: u64 = art.image.total_size();
+    let bars = Bars::transfer(p, "pushing", total);
     let result = match &place {
         Place::Layout(_) => write_layout(&art, &a.target, a.force, p),
         Place::Registry(r) => {
@@ -46,6 +49,10 @@ pub fn run(a: &PushArgs, p: &Printer) -> Exit {
             write(&art.image, &place, &tag, a.force, &mut None, &a.registry, p)
         }
     };
+    if result.is_ok() {
+        bars.complete(total);
+    }
+    bars.finish();
     match result {
         Ok(v) => {
             if p.json_mode() {

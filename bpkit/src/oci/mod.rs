@@ -10,11 +10,14 @@
 //! - [`media_type`] and [`annotation`]: every protocol string in one place.
 //! - [`store`]: one synchronous [`Store`] interface over layouts and registry repositories,
 //!   with OCI 1.1 referrers (API or fallback tag).
+//! - [`copy`]: manifests, indexes and their referrers copied byte for byte between stores,
+//!   with progress events.
 //!
 //! Everything here but `registry` is synchronous and offline (std only). The registry client
 //! sits behind the `oci` cargo feature and moves the same [`Image`] values.
 
 pub mod annotation;
+pub mod copy;
 mod digest;
 mod error;
 mod image;

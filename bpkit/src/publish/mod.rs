@@ -20,6 +20,7 @@
 
 pub mod changed;
 pub mod graph;
+pub mod mirror;
 pub mod report;
 pub mod target;
 
