@@ -393,3 +393,37 @@ fn plan_graph_and_lock() {
     assert_eq!(code, 1);
     assert!(err.contains("`bp-nope` is not in the catalog"), "{err}");
 }
+
+#[test]
+fn progress_bars_stay_off_a_pipe() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let layout = tmp.path().join("out");
+    let bp = repo().join("blueprints/postgres");
+    let target = format!("oci:{}", layout.display());
+    let pulled = tmp.path().join("pulled");
+    let published = format!("oci:{}", tmp.path().join("dist").display());
+    let commands: Vec<Vec<String>> = vec![
+        vec!["push".into(), bp.display().to_string(), target.clone()],
+        vec![
+            "pull".into(),
+            format!("{target}:1.6.1"),
+            "--dir".into(),
+            pulled.display().to_string(),
+        ],
+        vec![
+            "publish".into(),
+            repo().join("blueprints/tls-issuer").display().to_string(),
+            "--to".into(),
+            published,
+            "--no-sign".into(),
+        ],
+    ];
+    for args in commands {
+        let (code, _, err) = run(bpkit().args(&args).current_dir(tmp.path()));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(
+            !err.contains('\x1b') && !err.contains('\r'),
+            "{args:?}: terminal codes on a pipe: {err:?}"
+        );
+    }
+}

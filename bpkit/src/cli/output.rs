@@ -68,7 +68,7 @@ impl Printer {
         if self.quiet || self.json_mode() {
             return;
         }
-        let _ = writeln!(std::io::stderr().lock(), "{text}");
+        super::progress::suspend(|| writeln!(std::io::stderr().lock(), "{text}")).ok();
     }
 
     /// An error line on stderr.
@@ -78,7 +78,7 @@ impl Printer {
         } else {
             "error"
         };
-        let _ = writeln!(std::io::stderr().lock(), "{prefix}: {text}");
+        super::progress::suspend(|| writeln!(std::io::stderr().lock(), "{prefix}: {text}")).ok();
     }
 
     /// A warning line on stderr (not in quiet mode).
@@ -91,7 +91,7 @@ impl Printer {
         } else {
             "warning"
         };
-        let _ = writeln!(std::io::stderr().lock(), "{prefix}: {text}");
+        super::progress::suspend(|| writeln!(std::io::stderr().lock(), "{prefix}: {text}")).ok();
     }
 
     /// Prints findings for people (text or GitHub annotations) on stderr.

@@ -3,12 +3,41 @@
 //! library reports [`Event`]s through [`crate::oci::copy::Progress`]; this renders them.
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Printer;
 use crate::oci::copy::{Event, Progress};
+
+/// The bars on screen, so that status lines printed meanwhile go above them.
+static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
+
+enum Active {
+    Multi(MultiProgress),
+    Bar(ProgressBar),
+}
+
+/// Runs `f` (which writes to stderr) with the bars on screen hidden, then draws them again.
+pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
+    let active = ACTIVE.lock().ok().and_then(|g| match g.as_ref() {
+        Some(Active::Multi(m)) => Some(Active::Multi(m.clone())),
+        Some(Active::Bar(b)) => Some(Active::Bar(b.clone())),
+        None => None,
+    });
+    match active {
+        Some(Active::Multi(m)) => m.suspend(f),
+        Some(Active::Bar(b)) => b.suspend(f),
+        None => f(),
+    }
+}
+
+fn set_active(a: Option<Active>) {
+    if let Ok(mut g) = ACTIVE.lock() {
+        *g = a;
+    }
+}
 
 /// Whether bars may be drawn: stderr is a terminal, not quiet, not JSON.
 pub fn enabled(p: &Printer) -> bool {
@@ -42,6 +71,7 @@ impl Bars {
         {
             bytes.set_style(s.progress_chars("=> "));
         }
+        set_active(Some(Active::Multi(multi.clone())));
         Bars {
             multi: Some(multi),
             count: Some(count),
@@ -70,6 +100,7 @@ impl Bars {
             bytes.set_style(s.progress_chars("=> "));
         }
         bytes.enable_steady_tick(Duration::from_millis(120));
+        set_active(Some(Active::Bar(bytes.clone())));
         Bars {
             multi: None,
             count: None,
@@ -101,6 +132,10 @@ impl Bars {
 
     /// Clears the bars.
     pub fn finish(&self) {
+        if self.bytes.is_none() {
+            return;
+        }
+        set_active(None);
         for b in [&self.count, &self.bytes].into_iter().flatten() {
             b.finish_and_clear();
         }
