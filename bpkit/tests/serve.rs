@@ -842,3 +842,175 @@ fn bpkit_catalog_serve_stops_on_sigterm() {
     assert!(msgs.contains(&"request".to_string()), "{rest}");
     assert_eq!(msgs.last().map(String::as_str), Some("stopped"), "{rest}");
 }
+
+/// A registry started by the interop `registry.sh` under a private state folder; stopped on
+/// drop. `None` (and SKIPPED) without the shared folder or the registry.
+#[cfg(all(feature = "cli", unix))]
+struct Registry {
+    script: PathBuf,
+    state: tempfile::TempDir,
+    host: String,
+}
+
+#[cfg(all(feature = "cli", unix))]
+impl Registry {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("timeout")
+            .arg("600")
+            .arg(&self.script)
+            .args(args)
+            .env("BPKIT_INTEROP_STATE", self.state.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("registry.sh runs")
+    }
+
+    fn start() -> Option<Registry> {
+        let Some(platform) = corpus() else {
+            eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
+            return None;
+        };
+        let script = platform.join("../../../interop/registry.sh");
+        let mut reg = Registry {
+            script,
+            state: tempfile::tempdir().expect("tmp"),
+            host: String::new(),
+        };
+        let out = reg.run(&["start", "--ttl", "900"]);
+        if !out.status.success() {
+            eprintln!(
+                "SKIPPED: cannot start the interop registry: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return None;
+        }
+        let env = String::from_utf8_lossy(&reg.run(&["env"]).stdout).into_owned();
+        reg.host = env
+            .lines()
+            .find_map(|l| l.strip_prefix("REGISTRY_HOST="))
+            .map(|h| h.trim_matches(['\'', '"']).to_string())
+            .expect("REGISTRY_HOST");
+        Some(reg)
+    }
+}
+
+#[cfg(all(feature = "cli", unix))]
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.run(&["stop"]);
+    }
+}
+
+#[cfg(all(feature = "cli", unix))]
+#[test]
+fn serves_a_catalog_from_a_registry() {
+    use std::process::{Command, Stdio};
+    let Some(reg) = Registry::start() else { return };
+    let home = tempfile::tempdir().expect("tmp");
+    let bpkit = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bpkit"))
+            .args(args)
+            .env("DOCKER_CONFIG", home.path().join(".docker"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .output()
+            .expect("bpkit runs");
+        assert!(out.status.success(), "bpkit {args:?}: {out:?}");
+    };
+    let pushed = ["tls-issuer", "ingress", "postgres"];
+    for dir in pushed {
+        let folder = reference().join(dir);
+        let name = format!("bp-{dir}");
+        bpkit(&[
+            "push",
+            folder.to_str().expect("utf-8"),
+            &format!("{}/cat/{name}", reg.host),
+        ]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bpkit"))
+        .args([
+            "catalog",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-request-log",
+        ])
+        .arg("--catalog")
+        .arg(format!("oci://{}/cat", reg.host))
+        .env("DOCKER_CONFIG", home.path().join(".docker"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let addr: SocketAddr = loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).expect("read") > 0, "exited early");
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .and_then(|x| x.parse().ok())
+                .expect("address");
+        }
+    };
+    let dir = start();
+
+    // The list: exactly what was pushed, each entry as the folder catalog shows it.
+    let list = get(addr, "/v1/blueprints");
+    assert_eq!(list.status, 200, "{}", list.text());
+    let list = list.json();
+    assert_eq!(
+        names(&list),
+        vec!["bp-ingress", "bp-postgres", "bp-tls-issuer"]
+    );
+    let all = get(dir.local_addr(), "/v1/blueprints").json();
+    for e in list["blueprints"].as_array().expect("list") {
+        let same = all["blueprints"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|x| x["name"] == e["name"])
+            .expect("in the folder catalog");
+        assert_eq!(e, same);
+    }
+    // One Blueprint, its versions, and an unknown one.
+    let one = get(addr, "/v1/blueprints/bp-ingress");
+    assert_eq!(one.status, 200);
+    assert_eq!(
+        one.json(),
+        get(dir.local_addr(), "/v1/blueprints/bp-ingress").json()
+    );
+    assert_eq!(get(addr, "/v1/blueprints/bp-wordpress").status, 404);
+
+    // A plan through the registry catalog: the dependency comes first.
+    let plan = post(
+        addr,
+        "/v1/plan",
+        &json!({"blueprint": "bp-ingress", "application": "edge", "partial": true,
+                "values": {"defaultCertificate": {"enabled": true}}}),
+    );
+    assert_eq!(plan.status, 200, "{}", plan.text());
+    let plan = plan.json();
+    let apps: Vec<&str> = plan["applications"]
+        .as_array()
+        .expect("applications")
+        .iter()
+        .filter_map(|a| a["blueprint"].as_str())
+        .collect();
+    assert_eq!(apps, vec!["bp-tls-issuer", "bp-ingress"], "{plan:#}");
+    // A plan naming a Blueprint the registry does not hold.
+    let missing = post(
+        addr,
+        "/v1/plan",
+        &json!({"blueprint": "bp-sso", "application": "sso", "partial": true}),
+    );
+    assert_eq!(missing.status, 404, "{}", missing.text());
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(child.wait().expect("waits").success());
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::{Exit, Printer};
-use crate::serve::{CatalogService, ServeOptions};
+use crate::serve::{CatalogService, ServeOptions, Snapshot};
 
 /// Arguments of `bpkit catalog`.
 #[derive(Debug, Args)]
@@ -28,9 +28,10 @@ pub enum CatalogCommand {
 /// Arguments of `bpkit catalog serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The catalog: a folder of Blueprints, read once at start (repeatable). A registry
-    /// reference is not supported yet: mirror it to a folder with `bpkit pull` first.
-    #[arg(long, default_value = ".", value_name = "DIR")]
+    /// The catalog, read once at start: folders of Blueprints (repeatable), or
+    /// `oci://HOST[/PREFIX]` for the Blueprints pushed to a registry under that prefix (names
+    /// from the registry's `_catalog`, versions from the tags).
+    #[arg(long, default_value = ".", value_name = "DIR|REF")]
     pub catalog: Vec<PathBuf>,
     /// The address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
@@ -47,6 +48,9 @@ pub struct ServeArgs {
     /// Do not write the one-JSON-line-per-request log to standard error.
     #[arg(long)]
     pub no_request_log: bool,
+    /// Registry options (for an `oci://` catalog).
+    #[command(flatten)]
+    pub registry: super::registry::RegistryArgs,
 }
 
 /// Runs `bpkit catalog …`.
@@ -78,7 +82,26 @@ fn serve(a: &ServeArgs, p: &Printer) -> Exit {
     if a.no_request_log {
         opts.log = None;
     }
-    let service = match CatalogService::open(&a.catalog, opts) {
+    let opened = match a.catalog.as_slice() {
+        [one] if one.to_str().is_some_and(|s| s.starts_with("oci://")) => {
+            let base = one.to_string_lossy();
+            let reg = match super::registry::connect(&a.registry, p) {
+                Ok(r) => r,
+                Err(code) => return code,
+            };
+            crate::catalog::OciCatalog::open(
+                reg,
+                &base,
+                Vec::new(),
+                crate::catalog::default_cache_dir(),
+            )
+            .map_err(|e| crate::serve::ServeError::Catalog(e.to_string()))
+            .and_then(|cat| Snapshot::from_any(&cat, &base))
+            .map(|snap| CatalogService::new(snap, opts))
+        }
+        _ => CatalogService::open(&a.catalog, opts),
+    };
+    let service = match opened {
         Ok(s) => s,
         Err(e) => {
             p.error(&e.to_string());

@@ -437,11 +437,12 @@ fn plan_request(snap: &Snapshot, bytes: &[u8]) -> Result<PlanRequest, ApiError> 
 /// Resolves a request read from a body.
 fn resolve_plan(snap: &Snapshot, req: &PlanRequest) -> Result<Value, ApiError> {
     let cat = snap.catalog().clone();
-    let locate_cat: Arc<crate::catalog::DirCatalog> = cat.clone();
+    let locate = snap.dir_catalog().cloned().map(|dir| {
+        Arc::new(move |n: &str, v: &Version, ptr: &str| dir.locate(n, v, ptr))
+            as crate::resolve::Locate
+    });
     let opts = ResolveOptions {
-        locate: Some(Arc::new(move |n: &str, v: &Version, ptr: &str| {
-            locate_cat.locate(n, v, ptr)
-        })),
+        locate,
         require_complete_config: !req.partial,
         digests: false,
         ..ResolveOptions::default()

@@ -205,12 +205,13 @@ fn percent_decode(s: &str) -> Result<String, String> {
 
 /// The catalog, ready to answer.
 pub struct Snapshot {
-    catalog: Arc<DirCatalog>,
+    catalog: Arc<dyn Catalog>,
+    dir: Option<Arc<DirCatalog>>,
     names: Vec<NameEntry>,
     index: HashMap<String, usize>,
     list_all: Prepared,
     left_out: Vec<Finding>,
-    roots: Vec<PathBuf>,
+    roots: Vec<String>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -245,12 +246,56 @@ impl Snapshot {
             .filter(|f| f.severity == Severity::Error)
             .cloned()
             .collect();
+        let dir = Arc::new(catalog);
+        let shown = roots.iter().map(|r| r.display().to_string()).collect();
+        Snapshot::build(dir.clone(), Some(dir), left_out, shown)
+    }
+
+    /// Reads a whole catalog of another kind (a registry namespace, see
+    /// [`crate::catalog::OciCatalog`]) once, into memory, and prepares every response: requests
+    /// never wait for the catalog afterwards. A Blueprint version that cannot be read is left
+    /// out (see [`Snapshot::left_out`]); `what` names the catalog in messages.
+    ///
+    /// # Errors
+    ///
+    /// The names or versions cannot be listed, or no Blueprint can be read.
+    pub fn from_any(catalog: &dyn Catalog, what: &str) -> Result<Snapshot, ServeError> {
+        let fail = |e: crate::resolve::CatalogError| {
+            ServeError::Catalog(format!("cannot read the catalog `{what}`: {e}"))
+        };
+        let mut memory = crate::resolve::InMemoryCatalog::new();
+        let mut left_out = Vec::new();
+        for name in catalog.names().map_err(fail)? {
+            for v in catalog.versions(&name).map_err(fail)? {
+                match catalog.get(&name, &v) {
+                    Ok(bp) => {
+                        let source = catalog.source(&name, &v);
+                        let digest = catalog.digest(&name, &v);
+                        if let Err(e) = memory.insert_from((*bp).clone(), source, digest) {
+                            left_out.push(Finding::error("catalog-entry", e.to_string()));
+                        }
+                    }
+                    Err(e) => left_out.push(Finding::error(
+                        "catalog-entry",
+                        format!("`{name}` {v} in `{what}` cannot be read: {e}"),
+                    )),
+                }
+            }
+        }
+        Snapshot::build(Arc::new(memory), None, left_out, vec![what.to_string()])
+    }
+
+    fn build(
+        catalog: Arc<dyn Catalog>,
+        dir: Option<Arc<DirCatalog>>,
+        left_out: Vec<Finding>,
+        roots: Vec<String>,
+    ) -> Result<Snapshot, ServeError> {
         let names_list = catalog
             .names()
             .map_err(|e| ServeError::Catalog(e.to_string()))?;
         if names_list.is_empty() {
-            let shown: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
-            let mut msg = format!("no valid Blueprint under `{}`", shown.join("`, `"));
+            let mut msg = format!("no valid Blueprint under `{}`", roots.join("`, `"));
             if let Some(f) = left_out.first() {
                 msg.push_str(&format!(" ({} left out; the first: {f})", left_out.len()));
             }
@@ -279,7 +324,8 @@ impl Snapshot {
             .collect();
         let list_all = list_body(names.iter());
         Ok(Snapshot {
-            catalog: Arc::new(catalog),
+            catalog,
+            dir,
             names,
             index,
             list_all,
@@ -289,8 +335,14 @@ impl Snapshot {
     }
 
     /// The catalog the resolver reads.
-    pub fn catalog(&self) -> &Arc<DirCatalog> {
+    pub fn catalog(&self) -> &Arc<dyn Catalog> {
         &self.catalog
+    }
+
+    /// The folder catalog, when the Blueprints come from folders (plan errors then point at
+    /// lines of their files).
+    pub fn dir_catalog(&self) -> Option<&Arc<DirCatalog>> {
+        self.dir.as_ref()
     }
 
     /// Blueprints that were left out because of errors, with why.
