@@ -311,15 +311,11 @@ fn changed_since_publishes_the_change_and_its_dependents() {
         )
         .0,
     );
-    let expected: BTreeSet<String> = [
-        "bp-tls-issuer",
-        "bp-ingress",
-        "bp-status-page",
-        "bp-wordpress",
-        "bp-platform",
-    ]
-    .map(String::from)
-    .into();
+    // The locks come from the resolver with default settings: `bp-ingress` uses
+    // `bp-tls-issuer` only `when` its default certificate is enabled (off by default), so
+    // neither it nor what depends on it through it pins the new version; `bp-platform` (which
+    // cannot be planned without settings that have no default) keeps the conservative lock.
+    let expected: BTreeSet<String> = ["bp-tls-issuer", "bp-platform"].map(String::from).into();
     assert_eq!(names(&r), expected, "{r:#}");
     let tls = rows(&r)
         .into_iter()

@@ -6,7 +6,10 @@
 //! Blueprint appears only after the Blueprints it pins. Each Blueprint goes through:
 //!
 //! 1. package (deterministic: the digest depends only on the folder), SBOMs (CycloneDX and
-//!    SPDX, with the dependencies' exact versions and digests from the resolved lock);
+//!    SPDX, with the dependencies' exact versions and digests from the lock the resolver
+//!    plans for a default installation: `when` conditions evaluated with the configSchema
+//!    defaults, ranges resolved together; a dependency whose `when` is false by default is
+//!    listed in the SBOM as declared but not pinned);
 //! 2. the tag `<version>` in its repository: missing → push; naming the same digest → nothing
 //!    to do; naming other content → [`PublishError::VersionExists`] (versions are immutable);
 //! 3. signing and attestations through a [`Trust`] (which skips a valid signature and
@@ -284,7 +287,8 @@ pub struct PublishOptions {
     /// Blueprint files, folders or trees (the catalog).
     pub paths: Vec<PathBuf>,
     /// Publish only Blueprints whose folder changed since this git revision, and the
-    /// Blueprints that depend on them.
+    /// Blueprints whose lock pins them (directly or not; a dependency inactive by default is
+    /// not pinned, so its change does not re-publish the dependent).
     pub changed_since: Option<String>,
     /// How many Blueprints to publish at once (at least 1).
     pub jobs: usize,
@@ -484,7 +488,14 @@ pub fn publish(
     observer: &dyn Observer,
 ) -> Result<Report, PublishError> {
     let (nodes, findings) = check(&opts.paths, &opts.lint)?;
+    // The conservative graph (every `depends` edge, whatever its `when`) orders the work, so
+    // that a Blueprint comes after anything an installation of it may pin; the resolved
+    // plans decide what each lock pins and which dependents a change re-publishes.
     let graph = dependency_graph(&nodes);
+    let resolved = resolved_locks(&nodes);
+    let pinned = resolved_graph(&nodes, &resolved);
+    let mut locks: Vec<Option<Result<Lock, PublishError>>> =
+        resolved.into_iter().map(Some).collect();
     let order = graph.order().map_err(|cycle| {
         PublishError::Cycle(
             cycle
@@ -510,7 +521,7 @@ pub fn publish(
             let seeds: BTreeSet<usize> = (0..nodes.len())
                 .filter(|&i| changed::touches(&nodes[i].checked.dir, &files))
                 .collect();
-            graph.dependents_closure(&seeds)
+            pinned.dependents_closure(&seeds)
         }
     };
     let order: Vec<usize> = order.into_iter().filter(|i| selected.contains(i)).collect();
@@ -532,7 +543,14 @@ pub fn publish(
         .collect();
     let mut prepared: BTreeMap<usize, Prepared> = BTreeMap::new();
     for &i in &order {
-        let lock = dependency_lock(&nodes, i, &digests)?;
+        let mut lock = locks[i]
+            .take()
+            .unwrap_or_else(|| dependency_lock(&nodes, i))?;
+        for n in &mut lock.nodes {
+            n.digest = digests
+                .get(&(n.blueprint.clone(), n.version.clone()))
+                .cloned();
+        }
         let art = &artifacts[i];
         let sbom_opts = SbomOptions {
             repository: match repos.target() {
@@ -744,16 +762,65 @@ fn package_all(nodes: &[Node], jobs: usize) -> Result<Vec<Artifact>, PublishErro
         .collect()
 }
 
-/// The lock of a Blueprint: itself and every Blueprint its `depends` can reach, each at the
-/// newest catalog version its constraint allows, pinned to the digest packaged here. Every
-/// dependency is included whatever its `when` condition (which depends on the configuration
-/// of an installation), so the SBOM and the provenance name everything an installation may
-/// pull in. A dependency the catalog cannot satisfy is an error.
-fn dependency_lock(
-    nodes: &[Node],
-    root: usize,
-    digests: &BTreeMap<(String, String), String>,
-) -> Result<Lock, PublishError> {
+/// The lock of every Blueprint, as the resolver plans a default installation of it (an
+/// Application named after the Blueprint, its configSchema defaults, `required` settings left
+/// out as `bpkit plan --partial` does): `when` conditions evaluated, ranges resolved to the
+/// versions that satisfy every constraint together. A Blueprint the resolver cannot plan with
+/// its defaults (its dependencies' values need settings that have no default) keeps the
+/// conservative lock of [`dependency_lock`]. Digests are filled in after packaging.
+fn resolved_locks(nodes: &[Node]) -> Vec<Result<Lock, PublishError>> {
+    let mut catalog = crate::resolve::InMemoryCatalog::new();
+    for n in nodes {
+        let source = format!("{}@{}", n.bp.name(), n.bp.version());
+        // Duplicates were refused by `check`; a version the catalog refuses is resolved by
+        // the fallback, which reports it.
+        let _ = catalog.insert_from(n.bp.clone(), source, None);
+    }
+    let opts = crate::resolve::ResolveOptions {
+        require_complete_config: false,
+        digests: false,
+        ..crate::resolve::ResolveOptions::default()
+    };
+    (0..nodes.len())
+        .map(|i| {
+            let bp = &nodes[i].bp;
+            let app = bp
+                .name()
+                .strip_prefix(crate::model::NAME_PREFIX)
+                .unwrap_or(bp.name());
+            let mut req = crate::resolve::Request::new(bp.name(), app);
+            req.version = Constraint::parse(&format!("={}", bp.version())).ok();
+            match crate::resolve::resolve(&catalog, &req, &opts) {
+                Ok(plan) => Ok(Lock::from_plan(&plan)),
+                Err(_) => dependency_lock(nodes, i),
+            }
+        })
+        .collect()
+}
+
+/// Which Blueprint pins which, from the locks: `i → j` when the lock of `i` pins `j`.
+fn resolved_graph(nodes: &[Node], locks: &[Result<Lock, PublishError>]) -> graph::Graph {
+    let mut g = graph::Graph::new(nodes.len());
+    let index: BTreeMap<(&str, &str), usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(j, n)| ((n.bp.name(), n.bp.version()), j))
+        .collect();
+    for (i, lock) in locks.iter().enumerate() {
+        let Ok(lock) = lock else { continue };
+        for n in &lock.nodes {
+            if let Some(&j) = index.get(&(n.blueprint.as_str(), n.version.as_str())) {
+                g.add(i, j);
+            }
+        }
+    }
+    g
+}
+
+/// The conservative lock of a Blueprint: itself and every Blueprint its `depends` can reach,
+/// each at the newest catalog version its constraint allows, whatever its `when` condition.
+/// A dependency the catalog cannot satisfy is an error.
+fn dependency_lock(nodes: &[Node], root: usize) -> Result<Lock, PublishError> {
     let bp = &nodes[root].bp;
     let mut seen: BTreeSet<usize> = BTreeSet::from([root]);
     let mut todo = vec![root];
@@ -812,9 +879,7 @@ fn dependency_lock(
                 blueprint: b.name().to_string(),
                 version: b.version().to_string(),
                 source: format!("{}@{}", b.name(), b.version()),
-                digest: digests
-                    .get(&(b.name().to_string(), b.version().to_string()))
-                    .cloned(),
+                digest: None,
             }
         })
         .collect();

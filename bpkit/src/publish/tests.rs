@@ -102,3 +102,73 @@ fn gitignore_entries_are_added_once() {
     let text = std::fs::read_to_string(d.path().join(".gitignore")).unwrap();
     assert_eq!(text, "target\n.bpkit\n/dist/\n");
 }
+
+/// The locks of the reference catalog: what each pins, by Blueprint name and version.
+fn pins(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let (nodes, _) = check(&[dir.join("blueprints")], &LintOptions::default()).unwrap();
+    let locks = resolved_locks(&nodes);
+    nodes
+        .iter()
+        .zip(&locks)
+        .map(|(n, l)| {
+            let l = l.as_ref().unwrap();
+            let pinned = l
+                .nodes
+                .iter()
+                .filter(|x| x.blueprint != n.bp.name())
+                .map(|x| format!("{}@{}", x.blueprint, x.version))
+                .collect();
+            (n.bp.name().to_string(), pinned)
+        })
+        .collect()
+}
+
+#[test]
+fn locks_come_from_the_resolver_not_the_depends_closure() {
+    let d = catalog_copy();
+    // A second, newer postgres that sso's range allows, and an older one it does not.
+    let pg = d.path().join("blueprints/postgres");
+    for (folder, version) in [("postgres-next", "1.7.0"), ("postgres-old", "0.9.0")] {
+        let to = d.path().join("blueprints").join(folder);
+        copy_dir(&pg, &to);
+        for f in ["blueprint.yaml", "chart/Chart.yaml"] {
+            let f = to.join(f);
+            let text = std::fs::read_to_string(&f).unwrap();
+            let text = text.replacen("version: 1.6.1", &format!("version: {version}"), 1);
+            std::fs::write(&f, text).unwrap();
+        }
+    }
+    let pins = pins(d.path());
+    let set = |xs: &[&str]| -> BTreeSet<String> { xs.iter().map(|x| x.to_string()).collect() };
+    // `bp-ingress` depends on `bp-tls-issuer` only `when` its default certificate is enabled,
+    // which it is not by default: the resolver does not pin it (the closure did).
+    assert_eq!(pins["bp-ingress"], set(&[]));
+    // Ranges: the newest version that fits, once.
+    assert_eq!(pins["bp-sso"], set(&["bp-postgres@1.7.0"]));
+    assert!(
+        pins["bp-wordpress"].contains("bp-postgres@1.7.0")
+            && !pins["bp-wordpress"].contains("bp-tls-issuer@1.2.0"),
+        "{:?}",
+        pins["bp-wordpress"]
+    );
+    // `bp-platform` cannot be planned without settings that have no default: it keeps the
+    // conservative lock, every dependency its `depends` can reach.
+    assert!(pins["bp-platform"].contains("bp-tls-issuer@1.2.0"));
+    assert!(pins["bp-platform"].contains("bp-ingress@1.5.3"));
+
+    // A change to `bp-tls-issuer` re-publishes what pins it, not what merely could.
+    let (nodes, _) = check(&[d.path().join("blueprints")], &LintOptions::default()).unwrap();
+    let locks = resolved_locks(&nodes);
+    let g = resolved_graph(&nodes, &locks);
+    let at = |name: &str| nodes.iter().position(|n| n.bp.name() == name).unwrap();
+    let hit: BTreeSet<String> = g
+        .dependents_closure(&BTreeSet::from([at("bp-tls-issuer")]))
+        .into_iter()
+        .map(|i| nodes[i].bp.name().to_string())
+        .collect();
+    assert_eq!(hit, set(&["bp-tls-issuer", "bp-platform"]));
+    // The conservative graph still orders the work.
+    let order = dependency_graph(&nodes).order().unwrap();
+    let pos = |name: &str| order.iter().position(|&i| i == at(name)).unwrap();
+    assert!(pos("bp-tls-issuer") < pos("bp-ingress"));
+}
