@@ -800,13 +800,17 @@ fn serves_the_real_corpus() {
     );
 }
 
+/// Starts `bpkit catalog serve` (arguments given) and reads the address from its status line.
 #[cfg(all(feature = "cli", unix))]
-#[test]
-fn bpkit_catalog_serve_stops_on_sigterm() {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bpkit"))
-        .args(["catalog", "serve", "--listen", "127.0.0.1:0", "--catalog"])
-        .arg(reference())
+fn spawn_serve(
+    cmd: &mut std::process::Command,
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStderr>,
+    SocketAddr,
+) {
+    use std::process::Stdio;
+    let mut child = cmd
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -824,6 +828,17 @@ fn bpkit_catalog_serve_stops_on_sigterm() {
                 .expect("address");
         }
     };
+    (child, err, addr)
+}
+
+#[cfg(all(feature = "cli", unix))]
+#[test]
+fn bpkit_catalog_serve_stops_on_sigterm() {
+    use std::process::Command;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bpkit"));
+    cmd.args(["catalog", "serve", "--listen", "127.0.0.1:0", "--catalog"])
+        .arg(reference());
+    let (mut child, mut err, addr) = spawn_serve(&mut cmd);
     assert_eq!(get(addr, "/healthz").status, 200);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -904,7 +919,7 @@ impl Drop for Registry {
 #[cfg(all(feature = "cli", unix))]
 #[test]
 fn serves_a_catalog_from_a_registry() {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let Some(reg) = Registry::start() else { return };
     let home = tempfile::tempdir().expect("tmp");
     let bpkit = |args: &[&str]| {
@@ -926,34 +941,19 @@ fn serves_a_catalog_from_a_registry() {
             &format!("{}/cat/{name}", reg.host),
         ]);
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bpkit"))
-        .args([
-            "catalog",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-request-log",
-        ])
-        .arg("--catalog")
-        .arg(format!("oci://{}/cat", reg.host))
-        .env("DOCKER_CONFIG", home.path().join(".docker"))
-        .env("XDG_CACHE_HOME", home.path().join("cache"))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("starts");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let addr: SocketAddr = loop {
-        let mut line = String::new();
-        assert!(err.read_line(&mut line).expect("read") > 0, "exited early");
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .and_then(|x| x.parse().ok())
-                .expect("address");
-        }
-    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bpkit"));
+    cmd.args([
+        "catalog",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-request-log",
+    ])
+    .arg("--catalog")
+    .arg(format!("oci://{}/cat", reg.host))
+    .env("DOCKER_CONFIG", home.path().join(".docker"))
+    .env("XDG_CACHE_HOME", home.path().join("cache"));
+    let (mut child, _err, addr) = spawn_serve(&mut cmd);
     let dir = start();
 
     // The list: exactly what was pushed, each entry as the folder catalog shows it.
