@@ -9,12 +9,12 @@ use serde_json::json;
 
 use super::package::report;
 use super::progress::Bars;
-use super::registry::{CopyArgs, Place, RegistryArgs, parse_place, read, registry};
+use super::registry::{Place, RegistryArgs, connect, parse_place};
+use super::trust::open_store;
 use super::{Exit, Printer};
-use crate::oci::Layout;
 use crate::oci::copy::{Event, Progress};
 use crate::publish::Target;
-use crate::publish::mirror::{ImageOutcome, images_of, mirror_images};
+use crate::publish::mirror::{ImageOutcome, images_of, mirror_artifact, mirror_images};
 use crate::sbom::ImageRef;
 use crate::version::{Constraint, Version};
 
@@ -75,7 +75,19 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
             return Exit::Error;
         }
     };
-    let mut reg = None;
+    let needs_registry = a.with_images
+        || matches!(target, Target::Registry { .. })
+        || a.refs
+            .iter()
+            .any(|r| !r.starts_with("oci:") || r.starts_with("oci://"));
+    let reg = if needs_registry {
+        match connect(&a.registry, p) {
+            Ok(r) => Some(r),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     let mut todo: Vec<String> = a.refs.clone();
     let mut seen = BTreeSet::new();
     let mut copied = Vec::new();
@@ -101,30 +113,37 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
             return Exit::Error;
         };
         let dest = target.reference(&name, &tag);
-        let copy = CopyArgs {
-            source: text.clone(),
-            target: dest.clone(),
-            force: false,
-            registry: a.registry.clone(),
-        };
-        let record = match super::registry::copy_record(&copy, p) {
-            Ok(r) => r,
-            Err(_) => {
-                failed.push(text.clone());
-                continue;
-            }
-        };
-        copied.push(json!({"source": text, "target": dest, "digest": record["digest"]}));
-        if !a.with_dependencies && !a.with_images {
+        let stores = parse_place(&dest, true, p).and_then(|dp| {
+            Ok((
+                open_store(&place, reg.as_ref(), false, p)?,
+                open_store(&dp, reg.as_ref(), true, p)?,
+            ))
+        });
+        let Ok((src, dst)) = stores else {
+            failed.push(text.clone());
             continue;
-        }
-        let image = match read(&place, &mut reg, &a.registry, p) {
-            Ok(i) => i,
-            Err(_) => {
+        };
+        let (image, stats) = match mirror_artifact(src.as_ref(), dst.as_ref(), &tag, &bars) {
+            Ok(x) => x,
+            Err(e) => {
+                report(p, &e);
                 failed.push(text.clone());
                 continue;
             }
         };
+        p.status(&format!(
+            "mirrored `{text}` to `{dest}` (`{}`): {} blobs copied, {} already there, {} referrers",
+            image.digest(),
+            stats.blobs_copied,
+            stats.blobs_present,
+            stats.referrers
+        ));
+        copied.push(json!({
+            "source": text,
+            "target": dest,
+            "digest": image.digest().to_string(),
+            "stats": stats,
+        }));
         let bp = match crate::package::blueprint_of(&image) {
             Ok((bp, _)) => bp,
             Err(e) => {
@@ -159,7 +178,7 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
                 Place::Layout(_) => format!("oci:{repo}"),
                 Place::Registry(_) => repo.clone(),
             };
-            let tags = match list_tags(&repo_text, &mut reg, &a.registry, p) {
+            let tags = match list_tags(&repo_text, reg.as_ref(), p) {
                 Ok(t) => t,
                 Err(_) => {
                     p.error(&format!(
@@ -201,15 +220,15 @@ pub fn run(a: &MirrorArgs, p: &Printer) -> Exit {
     let outcomes = if images.is_empty() {
         Vec::new()
     } else {
-        match registry(&mut reg, &a.registry, p) {
-            Ok(r) => {
+        match reg.as_ref() {
+            Some(r) => {
                 let list: Vec<ImageRef> = images.keys().cloned().collect();
                 let ibars = Bars::new(p, "images");
                 let out = mirror_images(r, &list, &target, &ibars);
                 ibars.finish();
                 out
             }
-            Err(code) => return code,
+            None => return Exit::Error,
         }
     };
     let missing: Vec<&ImageOutcome> = outcomes.iter().filter(|o| o.error.is_some()).collect();
@@ -293,16 +312,19 @@ impl Drop for Finish<'_> {
 /// The tags of a repository (`oci:DIR` or `HOST/REPO`).
 fn list_tags(
     repo: &str,
-    reg: &mut Option<crate::oci::registry::Registry>,
-    ra: &RegistryArgs,
+    reg: Option<&crate::oci::registry::Registry>,
     p: &Printer,
 ) -> Result<Vec<String>, Exit> {
-    match parse_place(repo, true, p)? {
-        Place::Layout(l) => Layout::open(&l.dir)
-            .and_then(|x| x.tags())
-            .map(|t| t.into_iter().map(|(t, _)| t).collect())
-            .map_err(|_| Exit::Error),
-        Place::Registry(r) => registry(reg, ra, p)?.tags(&r).map_err(|_| Exit::Error),
+    let place = parse_place(repo, true, p)?;
+    if let Place::Layout(l) = &place
+        && !l.dir.join("oci-layout").is_file()
+    {
+        return Err(Exit::Error);
+    }
+    let store = open_store(&place, reg, false, p)?;
+    match store.tags() {
+        Ok(t) if !t.is_empty() => Ok(t),
+        _ => Err(Exit::Error),
     }
 }
 

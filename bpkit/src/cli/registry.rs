@@ -297,21 +297,6 @@ pub struct CopyArgs {
 /// Runs `bpkit copy`: the manifest byte for byte, its blobs, its cosign `.sig` / `.att`
 /// tags when the source has them, and its OCI 1.1 referrers with their fallback index.
 pub fn copy(a: &CopyArgs, p: &Printer) -> Exit {
-    match copy_record(a, p) {
-        Ok(v) => {
-            if p.json_mode() {
-                p.json(&v);
-            } else {
-                p.data(v["digest"].as_str().unwrap_or_default());
-            }
-            Exit::Success
-        }
-        Err(code) => code,
-    }
-}
-
-/// Copies as `bpkit copy` does and returns the JSON record instead of printing it.
-pub fn copy_record(a: &CopyArgs, p: &Printer) -> Result<serde_json::Value, Exit> {
     let run = || -> Result<serde_json::Value, Exit> {
         let src = parse_place(&a.source, false, p)?;
         let dst = parse_place(&a.target, true, p)?;
@@ -342,7 +327,17 @@ pub fn copy_record(a: &CopyArgs, p: &Printer) -> Result<serde_json::Value, Exit>
             "referrers": referrers,
         }))
     };
-    run()
+    match run() {
+        Ok(v) => {
+            if p.json_mode() {
+                p.json(&v);
+            } else {
+                p.data(v["digest"].as_str().unwrap_or_default());
+            }
+            Exit::Success
+        }
+        Err(code) => code,
+    }
 }
 
 /// Arguments of `bpkit tags`.

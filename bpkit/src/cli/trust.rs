@@ -495,7 +495,7 @@ pub fn verify_attestation(a: &VerifyAttestationArgs, p: &Printer) -> Exit {
 }
 
 /// The store a place names: a layout (created when `create`), or a registry repository.
-fn open_store<'a>(
+pub(super) fn open_store<'a>(
     place: &Place,
     registry: Option<&'a crate::oci::registry::Registry>,
     create: bool,

@@ -87,6 +87,77 @@ pub fn images_of(what: &str, image: &Image) -> Result<Vec<ImageRef>, ImagesError
     Ok(inv.images.into_iter().map(|i| i.reference).collect())
 }
 
+/// Why a Blueprint artifact was not mirrored.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum MirrorError {
+    /// The source has no such tag.
+    #[error("`{tag}` is not in `{location}`")]
+    #[diagnostic(
+        code(bpkit::mirror::no_tag),
+        help("`bpkit tags REPO` lists the versions there")
+    )]
+    NoTag {
+        /// The tag.
+        tag: String,
+        /// The source repository.
+        location: String,
+    },
+    /// The target has the tag for other content.
+    #[error("`{location}` already has `{tag}` for `{existing}`, not `{digest}`")]
+    #[diagnostic(
+        code(bpkit::mirror::tag_taken),
+        help(
+            "versions are immutable: mirror into another prefix, or remove the tag at the target if it is stale"
+        )
+    )]
+    TagTaken {
+        /// The tag.
+        tag: String,
+        /// The target repository.
+        location: String,
+        /// What the tag names at the target.
+        existing: String,
+        /// What the source has.
+        digest: String,
+    },
+    /// Reading or writing failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Store(#[from] crate::oci::StoreError),
+}
+
+/// Copies the artifact `tag` names in `src` to `dst` under the same tag, byte for byte, with
+/// its referrers (signatures, attestations, SBOMs) and cosign `.sig` / `.att` tags (see
+/// [`crate::oci::copy::copy_tree`]). A tag that names other content at the target is left
+/// alone ([`MirrorError::TagTaken`]). Returns the artifact as read (every digest checked) and
+/// what was copied.
+pub fn mirror_artifact(
+    src: &dyn crate::oci::Store,
+    dst: &dyn crate::oci::Store,
+    tag: &str,
+    progress: &dyn crate::oci::copy::Progress,
+) -> Result<(Image, crate::oci::copy::CopyStats), MirrorError> {
+    let Some(d) = src.resolve(tag)? else {
+        return Err(MirrorError::NoTag {
+            tag: tag.to_string(),
+            location: src.location(),
+        });
+    };
+    if let Some(existing) = dst.resolve(tag)?
+        && existing.digest != d.digest
+    {
+        return Err(MirrorError::TagTaken {
+            tag: tag.to_string(),
+            location: dst.location(),
+            existing: existing.digest.to_string(),
+            digest: d.digest.to_string(),
+        });
+    }
+    let image = crate::oci::store::read_image(src, &d.digest)?;
+    let stats = crate::oci::copy::copy_tree(src, dst, &d.digest, Some(tag), progress)?;
+    Ok((image, stats))
+}
+
 /// Where an image goes under a mirror target: `(repository, reference)`, the repository being
 /// the target's repository for the image's path without its registry host (a layout folder
 /// for `oci:DIR`), the reference that repository with the image's tag or digest.
@@ -278,5 +349,42 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("not a Blueprint"), "{e}");
+    }
+
+    #[test]
+    fn artifacts_are_mirrored_once_and_tags_are_never_moved() {
+        use crate::oci::copy::NoProgress;
+        use crate::oci::{Layout, Store};
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../blueprints/valkey");
+        let art =
+            crate::package::package(&dir, &crate::package::PackageOptions::default()).unwrap();
+        let src = Layout::create(&tmp.path().join("src")).unwrap();
+        crate::oci::store::write_image(&src, &art.image, Some("2.1.0")).unwrap();
+        let dst = Layout::create(&tmp.path().join("dst")).unwrap();
+        let (img, stats) = mirror_artifact(&src, &dst, "2.1.0", &NoProgress).unwrap();
+        assert_eq!(img.digest(), art.digest());
+        assert_eq!(stats.blobs_copied, art.image.blobs().count());
+        let d: &dyn Store = &dst;
+        assert_eq!(d.resolve("2.1.0").unwrap().unwrap().digest, *art.digest());
+        let (_, again) = mirror_artifact(&src, &dst, "2.1.0", &NoProgress).unwrap();
+        assert_eq!(again.blobs_copied, 0);
+        let e = mirror_artifact(&src, &dst, "9.9.9", &NoProgress).unwrap_err();
+        assert!(matches!(e, MirrorError::NoTag { .. }), "{e}");
+        // Other content under the same tag at the target stays.
+        let other = crate::oci::Image::new(
+            crate::oci::Manifest::new(
+                crate::oci::Descriptor::of(crate::oci::media_type::EMPTY, b"{}"),
+                vec![],
+            ),
+            vec![b"{}".to_vec()],
+        )
+        .unwrap();
+        let taken = Layout::create(&tmp.path().join("taken")).unwrap();
+        crate::oci::store::write_image(&taken, &other, Some("2.1.0")).unwrap();
+        let e = mirror_artifact(&src, &taken, "2.1.0", &NoProgress).unwrap_err();
+        assert!(matches!(e, MirrorError::TagTaken { .. }), "{e}");
+        let t: &dyn Store = &taken;
+        assert_eq!(t.resolve("2.1.0").unwrap().unwrap().digest, *other.digest());
     }
 }
