@@ -670,14 +670,19 @@ fn registry_stopped_mid_publish_reports_no_false_success() {
     assert_eq!(r["summary"]["ok"], true, "{r:#}");
 }
 
-#[test]
-fn mirror_with_dependencies_keeps_digests_signatures_and_attestations() {
+/// Two plain registries (`None`, and SKIPPED, without the shared folder or the registry).
+fn two_registries() -> Option<(Reg, Reg)> {
     let Some(shared) = shared() else {
         eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
-        return;
+        return None;
     };
     let interop = shared.join("interop");
-    let (Some(a), Some(b)) = (Reg::start(&interop, &[]), Reg::start(&interop, &[])) else {
+    Some((Reg::start(&interop, &[])?, Reg::start(&interop, &[])?))
+}
+
+#[test]
+fn mirror_with_dependencies_keeps_digests_signatures_and_attestations() {
+    let Some((a, b)) = two_registries() else {
         return;
     };
     let d = project();
@@ -885,12 +890,7 @@ fn push_test_image(host: &str) -> (String, Vec<(String, Vec<u8>)>) {
 fn mirror_with_images_copies_indexes_byte_for_byte_and_reports_missing_images() {
     use bpkit::oci::registry::{Reference, Registry, RegistryOptions, RegistryStore};
     use bpkit::oci::{Digest, Layout, Store};
-    let Some(shared) = shared() else {
-        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
-        return;
-    };
-    let interop = shared.join("interop");
-    let (Some(a), Some(b)) = (Reg::start(&interop, &[]), Reg::start(&interop, &[])) else {
+    let Some((a, b)) = two_registries() else {
         return;
     };
     let (index_digest, manifests) = push_test_image(a.host());
