@@ -204,6 +204,26 @@ fn soak(args: &[String]) -> Result<(), String> {
             "a_full_disk_fails_clearly_and_leaves_nothing_half_written",
         ),
         ("registry", "registry_faults"),
+        (
+            "registry_faults_http",
+            "a_short_5xx_storm_is_retried_and_changes_nothing",
+        ),
+        (
+            "registry_faults_http",
+            "a_storm_longer_than_the_retries_fails_clearly_and_writes_nothing",
+        ),
+        (
+            "registry_faults_http",
+            "a_429_with_retry_after_is_waited_out",
+        ),
+        (
+            "registry_faults_http",
+            "slow_answers_pass_and_a_stall_past_the_timeout_fails_clearly",
+        ),
+        (
+            "registry_faults_http",
+            "a_connection_cut_mid_blob_is_retried_and_the_pull_is_byte_exact",
+        ),
         ("publish", "killed_run_resumes_and_concurrent_runs_agree"),
         (
             "publish",

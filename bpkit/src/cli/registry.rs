@@ -31,7 +31,7 @@ pub struct RegistryArgs {
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
     /// How many times to retry a request that failed with a 5xx or 429 answer, a timeout or a
-    /// broken connection (waits 0.5 s, 1 s, 2 s, … at most 8 s).
+    /// broken connection (waits 0.5 s, 1 s, 2 s, … at most 8 s; twice that after a 429).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
     /// Upload blobs in 4 MiB chunks instead of one request each (for registries or proxies

@@ -605,7 +605,10 @@ impl Registry {
                     host,
                     action: action.to_string(),
                     status: code,
-                    message: message.trim().chars().take(300).collect(),
+                    message: match message.trim() {
+                        "" => "no message".to_string(),
+                        m => m.chars().take(300).collect(),
+                    },
                 },
                 _ => RegistryError::Refused {
                     host,
@@ -1047,6 +1050,36 @@ mod tests {
         assert!(!retryable(&OciDistributionError::IoError(
             std::io::Error::other(CAPPED)
         )));
+        // a 429 (either form) waits twice the backoff, so at least 1 s; a 503 does not
+        let too_many = OciDistributionError::ServerError {
+            code: 429,
+            url: String::new(),
+            message: String::new(),
+        };
+        assert_eq!(wait_before_retry(&too_many, 0), Duration::from_secs(1));
+        assert_eq!(
+            wait_before_retry(&envelope(OciErrorCode::Toomanyrequests), 30),
+            Duration::from_secs(16)
+        );
+        let busy = OciDistributionError::ServerError {
+            code: 503,
+            url: String::new(),
+            message: String::new(),
+        };
+        assert_eq!(wait_before_retry(&busy, 0), Duration::from_millis(500));
+        let reg = Registry::new(RegistryOptions::default()).unwrap();
+        let r = Reference::parse("127.0.0.1:1/a:b").unwrap();
+        let e = reg.classify(&r, "a blob upload", too_many);
+        assert!(
+            matches!(e, RegistryError::Unavailable { status: 429, .. }),
+            "{e:?}"
+        );
+        let e = gave_up(reg.classify(&r, "a blob upload", busy), 3);
+        assert_eq!(
+            e.to_string(),
+            "the registry `127.0.0.1:1` failed a blob upload: HTTP 503: no message (gave up after 3 attempts)"
+        );
+        assert!(!e.is_refusal());
         assert_eq!(backoff(0), Duration::from_millis(500));
         assert_eq!(backoff(3), Duration::from_secs(4));
         assert_eq!(backoff(30), Duration::from_secs(8));
