@@ -381,7 +381,7 @@ fn slow_answers_pass_and_a_stall_past_the_timeout_fails_clearly() {
     let n = blobs(&docker, &format!("{}/bp/{}:{}", reg.host(), a.name, a.tag));
     assert_eq!(slow.count(Kind::BlobGet), n, "{}", slow.summary());
 
-    // a manifest request that gets no answer: it times out after 2 s, is retried once,
+    // a manifest request that gets no answer: it times out after 3 s, is retried once,
     // and the pull fails clearly, having written nothing
     let stall = Proxy::start(port, |k, _| match k {
         Kind::ManifestGet => Fault::Stall(Duration::from_secs(30)),
@@ -396,7 +396,7 @@ fn slow_answers_pass_and_a_stall_past_the_timeout_fails_clearly() {
             "pull",
             &r,
             "--timeout",
-            "2",
+            "3",
             "--retries",
             "1",
             "--dir",
@@ -409,7 +409,7 @@ fn slow_answers_pass_and_a_stall_past_the_timeout_fails_clearly() {
         err.contains(&format!(
             "cannot reach the registry `127.0.0.1:{}`",
             stall.port
-        )) && err.contains("no data for 2 s")
+        )) && err.contains("no data for 3 s")
             && err.contains("gave up after 2 attempts")
             && err.contains("--timeout"),
         "{err}"
