@@ -193,6 +193,30 @@ fn a_short_5xx_storm_is_retried_and_changes_nothing() {
         storm.summary()
     );
 
+    // chunked uploads with every other `PATCH` answered 503: each blob is retried once
+    let patches = Proxy::start(port, |k, n| match k {
+        Kind::UploadPatch if n % 2 == 1 => Fault::Status(503),
+        _ => Fault::Pass,
+    });
+    let host = format!("127.0.0.1:{}", patches.port);
+    let chunked = push(
+        &docker,
+        &a,
+        &host,
+        "chunked",
+        &["--retries", "3", "--chunked-upload"],
+    );
+    assert_eq!(chunked["digest"], reference["digest"], "{chunked}");
+    let uploaded = chunked["target"]["blobsUploaded"].as_u64().unwrap() as usize;
+    assert_eq!(patches.faults(), uploaded, "{}", patches.summary());
+    assert_eq!(
+        patches.count(Kind::UploadPatch),
+        2 * uploaded,
+        "{}",
+        patches.summary()
+    );
+    eprintln!("chunked storm: {}", patches.summary());
+
     // copy registry -> layout through a storm: byte-exact, same digest
     let copy = Proxy::start(port, |k, n| match (k, n) {
         (Kind::ManifestGet, 1) | (Kind::BlobGet, 2) => Fault::Status(500),
