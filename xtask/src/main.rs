@@ -198,6 +198,17 @@ fn soak(args: &[String]) -> Result<(), String> {
         [] => 5,
         _ => return Err("usage: cargo xtask soak [--times N]".into()),
     };
+    // without the interop scripts the registry tests print SKIPPED and pass: not a soak
+    let env = std::env::var_os("BPKIT_SHARED").map(PathBuf::from);
+    if !std::iter::once(shared_dir())
+        .chain(env)
+        .any(|d| d.join("interop/registry.sh").is_file())
+    {
+        return Err(
+            "the fault tests need `../shared/interop` (or `BPKIT_SHARED`); without it they are skipped, not soaked"
+                .into(),
+        );
+    }
     let tests: &[(&str, &str)] = &[
         (
             "faults",

@@ -109,9 +109,9 @@ pub struct Seen {
     pub status: u16,
 }
 
-/// The plan: given a request's kind and its number among the requests of that kind (from 1),
-/// what to do.
-pub type Plan = Arc<dyn Fn(Kind, usize) -> Fault + Send + Sync>;
+/// The plan: given a request's kind, its number among the requests of that kind (from 1) and
+/// its path, what to do.
+pub type Plan = Arc<dyn Fn(Kind, usize, &str) -> Fault + Send + Sync>;
 
 /// A running proxy; stops accepting when dropped.
 pub struct Proxy {
@@ -125,7 +125,7 @@ impl Proxy {
     /// Starts a proxy in front of the registry on `127.0.0.1:upstream`.
     pub fn start(
         upstream: u16,
-        plan: impl Fn(Kind, usize) -> Fault + Send + Sync + 'static,
+        plan: impl Fn(Kind, usize, &str) -> Fault + Send + Sync + 'static,
     ) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -350,7 +350,7 @@ fn serve(client: TcpStream, upstream: u16, plan: &Plan, log: &Mutex<Vec<Seen>>) 
     let (slot, fault) = {
         let mut l = log.lock().unwrap();
         let n = l.iter().filter(|s| s.kind == kind).count() + 1;
-        let fault = plan(kind, n);
+        let fault = plan(kind, n, &req.path);
         l.push(Seen {
             kind,
             line: format!("{} {}", req.method, req.path),
