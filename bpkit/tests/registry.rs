@@ -9,125 +9,15 @@
 #![cfg(feature = "cli")]
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::collections::HashMap;
+#[path = "support/interop.rs"]
+mod interop;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use interop::{Reg, blueprint, bpkit, copy_tree, json, noise, ok, plain_registry, shared};
 use serde_json::Value;
-
-fn shared() -> Option<PathBuf> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if here.join("interop/registry.sh").is_file() {
-        return Some(here);
-    }
-    let env = PathBuf::from(std::env::var_os("BPKIT_SHARED")?);
-    env.join("interop/registry.sh").is_file().then_some(env)
-}
-
-fn blueprint() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../blueprints/postgres")
-}
-
-/// A registry started by `registry.sh` under a private state folder; stopped on drop.
-struct Reg {
-    interop: PathBuf,
-    state: tempfile::TempDir,
-    env: HashMap<String, String>,
-}
-
-impl Reg {
-    fn start(interop: &Path, args: &[&str]) -> Option<Reg> {
-        let state = tempfile::tempdir().unwrap();
-        let mut reg = Reg {
-            interop: interop.to_path_buf(),
-            state,
-            env: HashMap::new(),
-        };
-        let mut a = vec!["start", "--ttl", "900"];
-        a.extend_from_slice(args);
-        let out = reg.script("registry.sh", &a);
-        if !out.status.success() {
-            eprintln!(
-                "SKIPPED: cannot start the interop registry: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return None;
-        }
-        let env = reg.script("registry.sh", &["env"]);
-        reg.env = String::from_utf8_lossy(&env.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Some(reg)
-    }
-
-    fn host(&self) -> &str {
-        &self.env["REGISTRY_HOST"]
-    }
-
-    /// Runs an interop script, bounded by `timeout` (first runs install prerequisites).
-    fn script(&self, name: &str, args: &[&str]) -> Output {
-        Command::new("timeout")
-            .arg("1200")
-            .arg(self.interop.join(name))
-            .args(args)
-            .env("BPKIT_INTEROP_STATE", self.state.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Reg {
-    fn drop(&mut self) {
-        let _ = self.script("registry.sh", &["stop"]);
-    }
-}
-
-/// Runs bpkit with a private Docker config folder and optional stdin.
-fn bpkit(docker: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut c = Command::new("timeout");
-    c.arg("300")
-        .arg(env!("CARGO_BIN_EXE_bpkit"))
-        .args(args)
-        .env("DOCKER_CONFIG", docker)
-        .env("XDG_CACHE_HOME", docker.join("cache"))
-        .env("NO_COLOR", "1")
-        .env_remove("SOURCE_DATE_EPOCH")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    if let Some(s) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(r: (i32, String, String), what: &str) -> String {
-    assert_eq!(
-        r.0, 0,
-        "{what}: exit {}\nstdout: {}\nstderr: {}",
-        r.0, r.1, r.2
-    );
-    r.1
-}
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
-}
 
 fn script_ok(reg: &Reg, name: &str, args: &[&str]) {
     let out = reg.script(name, args);
@@ -475,48 +365,7 @@ fn interop_with_a_real_registry() {
     eprintln!("registry interop passed in {:.0?}", started.elapsed());
 }
 
-/// For the fault, vendoring and catalog tests: a work folder, a Docker config folder in it,
-/// and a plain-HTTP registry; `None` (after saying SKIPPED) without the shared folder.
-fn plain_registry() -> Option<(tempfile::TempDir, PathBuf, Reg)> {
-    let Some(shared) = shared() else {
-        eprintln!("SKIPPED: ../shared is absent (set BPKIT_SHARED)");
-        return None;
-    };
-    let work = tempfile::tempdir().unwrap();
-    let docker = work.path().join("docker");
-    std::fs::create_dir_all(&docker).unwrap();
-    let reg = Reg::start(&shared.join("interop"), &[])?;
-    Some((work, docker, reg))
-}
-
 // ---- faults: a registry killed mid-upload, retries exhausted, a corrupted blob -------------
-
-/// Copies a folder tree.
-fn copy_tree(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.unwrap();
-        let dest = to.join(e.path().strip_prefix(from).unwrap());
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
-/// Bytes that do not compress (xorshift), so the chart layer is as large as the files.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// A copy of the postgres Blueprint whose chart carries `files` files of 4 MiB of noise.
 fn large_blueprint(dir: &Path, files: usize) -> PathBuf {

@@ -198,12 +198,43 @@ fn soak(args: &[String]) -> Result<(), String> {
         [] => 5,
         _ => return Err("usage: cargo xtask soak [--times N]".into()),
     };
+    // without the interop scripts the registry tests print SKIPPED and pass: not a soak
+    let env = std::env::var_os("BPKIT_SHARED").map(PathBuf::from);
+    if !std::iter::once(shared_dir())
+        .chain(env)
+        .any(|d| d.join("interop/registry.sh").is_file())
+    {
+        return Err(
+            "the fault tests need `../shared/interop` (or `BPKIT_SHARED`); without it they are skipped, not soaked"
+                .into(),
+        );
+    }
     let tests: &[(&str, &str)] = &[
         (
             "faults",
             "a_full_disk_fails_clearly_and_leaves_nothing_half_written",
         ),
         ("registry", "registry_faults"),
+        (
+            "registry_faults_http",
+            "a_short_5xx_storm_is_retried_and_changes_nothing",
+        ),
+        (
+            "registry_faults_http",
+            "a_storm_longer_than_the_retries_fails_clearly_and_writes_nothing",
+        ),
+        (
+            "registry_faults_http",
+            "a_429_with_retry_after_is_waited_out",
+        ),
+        (
+            "registry_faults_http",
+            "slow_answers_pass_and_a_stall_past_the_timeout_fails_clearly",
+        ),
+        (
+            "registry_faults_http",
+            "a_connection_cut_mid_blob_is_retried_and_the_pull_is_byte_exact",
+        ),
         ("publish", "killed_run_resumes_and_concurrent_runs_agree"),
         (
             "publish",

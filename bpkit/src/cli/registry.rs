@@ -31,13 +31,17 @@ pub struct RegistryArgs {
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
     /// How many times to retry a request that failed with a 5xx or 429 answer, a timeout or a
-    /// broken connection (waits 0.5 s, 1 s, 2 s, … at most 8 s).
+    /// broken connection (waits 0.5 s, 1 s, 2 s, … at most 8 s; twice that after a 429).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
     /// Upload blobs in 4 MiB chunks instead of one request each (for registries or proxies
     /// that cap request bodies).
     #[arg(long)]
     pub chunked_upload: bool,
+    /// How many seconds a registry response may send nothing before the request counts as
+    /// timed out and is retried (default 120).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
 }
 
 /// Where an artifact is.
@@ -111,6 +115,7 @@ pub fn connect(a: &RegistryArgs, p: &Printer) -> Result<Registry, Exit> {
         credentials,
         retries: a.retries,
         chunked_upload: a.chunked_upload,
+        timeout: a.timeout.map(std::time::Duration::from_secs),
         ..RegistryOptions::default()
     })
     .map_err(|e| fail(p, &e))
@@ -501,6 +506,7 @@ pub fn login(a: &LoginArgs, p: &Printer) -> Exit {
         password_stdin: true,
         retries: 3,
         chunked_upload: false,
+        timeout: None,
     };
     let password = match read_password(p) {
         Ok(x) => x,

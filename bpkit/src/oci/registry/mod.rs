@@ -131,6 +131,23 @@ pub enum RegistryError {
         /// The registry's message.
         message: String,
     },
+    /// The registry answered a 5xx or 429 status (after any retries): it is overloaded, down
+    /// or asks to slow down.
+    #[error("the registry `{host}` failed {action}: HTTP {status}: {message}")]
+    #[diagnostic(
+        code(bpkit::registry::unavailable),
+        help("the registry is overloaded or down: try again later, or raise `--retries`")
+    )]
+    Unavailable {
+        /// The registry host.
+        host: String,
+        /// What was being done.
+        action: String,
+        /// The HTTP status.
+        status: u16,
+        /// The registry's message, and how many attempts were made.
+        message: String,
+    },
     /// Content that failed verification (digest, size, limits, manifest shape).
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -181,7 +198,13 @@ pub struct RegistryOptions {
     /// bodies) instead of one `PUT` a blob, the default: on a local registry one `PUT` pushed
     /// 50 MB in 1.0 s against 1.4 s in chunks (`cargo xtask bench oci`).
     pub chunked_upload: bool,
+    /// How long a response may send nothing before the request counts as timed out (and is
+    /// retried); `None` means 120 s.
+    pub timeout: Option<Duration>,
 }
+
+/// The read timeout when [`RegistryOptions::timeout`] is `None`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How to push.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -277,29 +300,53 @@ fn is_certificate_error(text: &str) -> bool {
 /// request bpkit retries is idempotent: lookups, downloads, uploads of content-addressed blobs
 /// (a new upload session each time) and manifest uploads.
 fn retryable(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
-        OciDistributionError::RegistryError { envelope, .. } => envelope
-            .errors
-            .iter()
-            .any(|x| format!("{:?}", x.code) == "Toomanyrequests"),
-        OciDistributionError::RequestError(r) => {
-            r.is_timeout()
-                || r.is_connect()
-                || r.is_request()
-                || r.is_body()
-                || r.status()
-                    .is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
+    throttled(e)
+        || match e {
+            OciDistributionError::ServerError { code, .. } => *code >= 500,
+            OciDistributionError::RequestError(r) => {
+                r.is_timeout()
+                    || r.is_connect()
+                    || r.is_request()
+                    || r.is_body()
+                    // a body cut off while read (reqwest calls it a decode error; oci-client
+                    // parses JSON itself, so this is never a bad document)
+                    || r.is_decode()
+                    || r.status().is_some_and(|s| s.is_server_error())
+            }
+            OciDistributionError::IoError(io) => io.to_string() != CAPPED,
+            _ => false,
         }
-        OciDistributionError::IoError(io) => io.to_string() != CAPPED,
-        _ => false,
-    }
 }
 
 /// The wait before retry number `attempt` (0 for the first retry): 500 ms, doubled each time,
 /// at most 8 s.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64 << attempt.min(4))
+}
+
+/// Whether the registry asked to slow down: a 429 answer or a `TOOMANYREQUESTS` error body.
+fn throttled(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::ServerError { code, .. } => *code == 429,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|x| format!("{:?}", x.code) == "Toomanyrequests"),
+        OciDistributionError::RequestError(r) => r.status().is_some_and(|s| s.as_u16() == 429),
+        _ => false,
+    }
+}
+
+/// The wait before retry number `attempt` after `e`: [`backoff`], doubled after a 429 (1 s,
+/// 2 s, … at most 16 s). `oci-client` drops the response headers, so a `Retry-After` value is
+/// not seen; the doubled schedule waits at least 1 s, the smallest pause `Retry-After` can ask
+/// for.
+fn wait_before_retry(e: &OciDistributionError, attempt: u32) -> Duration {
+    if throttled(e) {
+        backoff(attempt) * 2
+    } else {
+        backoff(attempt)
+    }
 }
 
 /// Says on an error that it is the last of several attempts.
@@ -331,6 +378,17 @@ fn gave_up(e: RegistryError, attempts: u32) -> RegistryError {
         } => RegistryError::Refused {
             host,
             action,
+            message: format!("{message} ({note})"),
+        },
+        RegistryError::Unavailable {
+            host,
+            action,
+            status,
+            message,
+        } => RegistryError::Unavailable {
+            host,
+            action,
+            status,
             message: format!("{message} ({note})"),
         },
         other => other,
@@ -382,7 +440,7 @@ impl Registry {
             protocol,
             extra_root_certificates: self.certs.clone(),
             connect_timeout: Some(Duration::from_secs(15)),
-            read_timeout: Some(Duration::from_secs(120)),
+            read_timeout: Some(self.opts.timeout.unwrap_or(DEFAULT_TIMEOUT)),
             platform_resolver: None,
             user_agent: concat!("bpkit/", env!("CARGO_PKG_VERSION")),
             use_monolithic_push: !self.opts.chunked_upload,
@@ -463,7 +521,7 @@ impl Registry {
             match self.rt.block_on(op()) {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < self.opts.retries && retryable(&e) => {
-                    std::thread::sleep(backoff(attempt));
+                    std::thread::sleep(wait_before_retry(&e, attempt));
                     attempt += 1;
                     self.retried
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -514,6 +572,13 @@ impl Registry {
                         host,
                         reference: r.to_string(),
                     }
+                } else if codes.iter().any(|c| c == "Toomanyrequests") {
+                    RegistryError::Unavailable {
+                        host,
+                        action: action.to_string(),
+                        status: 429,
+                        message,
+                    }
                 } else if codes.iter().any(|c| c.contains("Unknown")) {
                     RegistryError::NotFound {
                         reference: r.to_string(),
@@ -535,6 +600,15 @@ impl Registry {
                 404 => RegistryError::NotFound {
                     reference: r.to_string(),
                     help: None,
+                },
+                429 | 500.. => RegistryError::Unavailable {
+                    host,
+                    action: action.to_string(),
+                    status: code,
+                    message: match message.trim() {
+                        "" => "no message".to_string(),
+                        m => m.chars().take(300).collect(),
+                    },
                 },
                 _ => RegistryError::Refused {
                     host,
@@ -565,12 +639,32 @@ impl Registry {
                     reference: r.to_string(),
                 }
             }
+            OciDistributionError::RequestError(req)
+                if req
+                    .status()
+                    .is_some_and(|s| s.as_u16() == 429 || s.is_server_error()) =>
+            {
+                RegistryError::Unavailable {
+                    host,
+                    action: action.to_string(),
+                    status: req.status().map_or(0, |s| s.as_u16()),
+                    message: chain(&req),
+                }
+            }
             OciDistributionError::RequestError(req) => {
                 let text = chain(&req);
                 if is_certificate_error(&text) {
                     RegistryError::UntrustedCertificate {
                         host,
                         message: text,
+                    }
+                } else if req.is_timeout() {
+                    self.timed_out(host, text)
+                } else if req.is_body() || req.is_decode() {
+                    RegistryError::Network {
+                        host,
+                        message: format!("the connection broke off mid-answer: {text}"),
+                        help: None,
                     }
                 } else {
                     let help = (!self.opts.plain_http && !r.is_loopback()).then(|| {
@@ -584,11 +678,35 @@ impl Registry {
                     }
                 }
             }
+            OciDistributionError::IoError(io) => {
+                let text = chain(&io);
+                if text.contains("timed out") {
+                    self.timed_out(host, text)
+                } else {
+                    RegistryError::Network {
+                        host,
+                        message: format!("the connection broke off mid-answer: {text}"),
+                        help: None,
+                    }
+                }
+            }
             other => RegistryError::Refused {
                 host,
                 action: action.to_string(),
                 message: chain(&other),
             },
+        }
+    }
+
+    /// A request that received nothing for the read timeout.
+    fn timed_out(&self, host: String, text: String) -> RegistryError {
+        let secs = self.opts.timeout.unwrap_or(DEFAULT_TIMEOUT).as_secs_f64();
+        RegistryError::Network {
+            host,
+            message: format!("{text} (no data for {secs} s)"),
+            help: Some(
+                "the registry is slow or stalled: try again later, or raise `--timeout`".into(),
+            ),
         }
     }
 
@@ -714,7 +832,7 @@ impl Registry {
             match res {
                 Ok(()) => return Ok(w.buf),
                 Err(e) if attempt < self.opts.retries && retryable(&e) => {
-                    std::thread::sleep(backoff(attempt));
+                    std::thread::sleep(wait_before_retry(&e, attempt));
                     attempt += 1;
                     self.retried
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -893,6 +1011,7 @@ mod tests {
             },
         );
         assert!(e.to_string().contains("HTTP 503: busy"), "{e}");
+        assert!(!e.is_refusal(), "a 503 is not a refusal of the content");
         assert!(retryable(&OciDistributionError::ServerError {
             code: 429,
             url: String::new(),
@@ -931,6 +1050,36 @@ mod tests {
         assert!(!retryable(&OciDistributionError::IoError(
             std::io::Error::other(CAPPED)
         )));
+        // a 429 (either form) waits twice the backoff, so at least 1 s; a 503 does not
+        let too_many = OciDistributionError::ServerError {
+            code: 429,
+            url: String::new(),
+            message: String::new(),
+        };
+        assert_eq!(wait_before_retry(&too_many, 0), Duration::from_secs(1));
+        assert_eq!(
+            wait_before_retry(&envelope(OciErrorCode::Toomanyrequests), 30),
+            Duration::from_secs(16)
+        );
+        let busy = OciDistributionError::ServerError {
+            code: 503,
+            url: String::new(),
+            message: String::new(),
+        };
+        assert_eq!(wait_before_retry(&busy, 0), Duration::from_millis(500));
+        let reg = Registry::new(RegistryOptions::default()).unwrap();
+        let r = Reference::parse("127.0.0.1:1/a:b").unwrap();
+        let e = reg.classify(&r, "a blob upload", too_many);
+        assert!(
+            matches!(e, RegistryError::Unavailable { status: 429, .. }),
+            "{e:?}"
+        );
+        let e = gave_up(reg.classify(&r, "a blob upload", busy), 3);
+        assert_eq!(
+            e.to_string(),
+            "the registry `127.0.0.1:1` failed a blob upload: HTTP 503: no message (gave up after 3 attempts)"
+        );
+        assert!(!e.is_refusal());
         assert_eq!(backoff(0), Duration::from_millis(500));
         assert_eq!(backoff(3), Duration::from_secs(4));
         assert_eq!(backoff(30), Duration::from_secs(8));
