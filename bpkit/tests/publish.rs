@@ -10,18 +10,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
+use interop::{Reg, shared};
 use serde_json::Value;
 
-fn shared() -> Option<PathBuf> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if here.join("interop/registry.sh").is_file() {
-        return Some(here);
-    }
-    let env = PathBuf::from(std::env::var_os("BPKIT_SHARED")?);
-    env.join("interop/registry.sh").is_file().then_some(env)
-}
+#[path = "support/interop.rs"]
+mod interop;
 
 fn catalog() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../blueprints")
@@ -423,75 +418,6 @@ fn killed_run_resumes_and_concurrent_runs_agree() {
     verify_all(e.path());
 }
 
-/// A registry started by `registry.sh` under a private state folder; stopped on drop.
-struct Reg {
-    interop: PathBuf,
-    state: tempfile::TempDir,
-    env: HashMap<String, String>,
-}
-
-impl Reg {
-    fn start(interop: &Path, args: &[&str]) -> Option<Reg> {
-        let state = tempfile::tempdir().unwrap();
-        let mut reg = Reg {
-            interop: interop.to_path_buf(),
-            state,
-            env: HashMap::new(),
-        };
-        let mut a = vec!["start", "--ttl", "900"];
-        a.extend_from_slice(args);
-        let out = reg.script("registry.sh", &a, None);
-        if !out.status.success() {
-            eprintln!(
-                "SKIPPED: cannot start the interop registry: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return None;
-        }
-        let env = reg.script("registry.sh", &["env"], None);
-        reg.env = String::from_utf8_lossy(&env.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches(['\'', '"']).to_string()))
-            .collect();
-        Some(reg)
-    }
-
-    fn host(&self) -> &str {
-        &self.env["REGISTRY_HOST"]
-    }
-
-    fn script(&self, name: &str, args: &[&str], cwd: Option<&Path>) -> Output {
-        let mut c = Command::new("timeout");
-        c.arg("1200")
-            .arg(self.interop.join(name))
-            .args(args)
-            .env("BPKIT_INTEROP_STATE", self.state.path())
-            .stdin(Stdio::null());
-        if let Some(d) = cwd {
-            c.current_dir(d);
-        }
-        c.output().unwrap()
-    }
-
-    fn script_ok(&self, name: &str, args: &[&str], cwd: &Path) {
-        let out = self.script(name, args, Some(cwd));
-        assert!(
-            out.status.success(),
-            "{name} {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Reg {
-    fn drop(&mut self) {
-        let _ = self.script("registry.sh", &["stop"], None);
-    }
-}
-
 fn login(reg: &Reg, dir: &Path) {
     let mut c = bpkit_cmd(
         dir,
@@ -554,18 +480,22 @@ fn registry_with_auth_then_helm_oras_and_cosign_read_every_blueprint() {
         let r = format!("{to}/{name}:{version}");
         let pulled = d.path().join("pulled").join(&name);
         if !kustomize.contains(name.as_str()) {
-            reg.script_ok(
+            reg.script_ok_in(
                 "helm-pull.sh",
                 &[&format!("oci://{r}"), pulled.join("helm").to_str().unwrap()],
-                d.path(),
+                Some(d.path()),
             );
         }
-        reg.script_ok(
+        reg.script_ok_in(
             "oras-pull.sh",
             &[&r, pulled.join("oras").to_str().unwrap()],
-            d.path(),
+            Some(d.path()),
         );
-        reg.script_ok("cosign-verify.sh", &[&r, ".bpkit/cosign.pub"], d.path());
+        reg.script_ok_in(
+            "cosign-verify.sh",
+            &[&r, ".bpkit/cosign.pub"],
+            Some(d.path()),
+        );
     }
 }
 
@@ -614,7 +544,7 @@ fn registry_stopped_mid_publish_reports_no_false_success() {
                 && line.ends_with("uploads)")
             {
                 stopped = true;
-                let _ = reg.script("registry.sh", &["stop"], None);
+                let _ = reg.script("registry.sh", &["stop"]);
             }
             lines.push(line);
         }

@@ -9,22 +9,16 @@
 #![cfg(feature = "cli")]
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
+use interop::{Reg, shared};
 use serde_json::Value;
 
-const PASSWORD: &str = "bpkit-test-password";
+#[path = "support/interop.rs"]
+mod interop;
 
-fn shared() -> Option<PathBuf> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if here.join("interop/registry.sh").is_file() {
-        return Some(here);
-    }
-    let env = PathBuf::from(std::env::var_os("BPKIT_SHARED")?);
-    env.join("interop/registry.sh").is_file().then_some(env)
-}
+const PASSWORD: &str = "bpkit-test-password";
 
 fn blueprint(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -32,73 +26,6 @@ fn blueprint(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-/// A registry started by `registry.sh` under a private state folder; stopped on drop.
-struct Reg {
-    interop: PathBuf,
-    state: tempfile::TempDir,
-    env: HashMap<String, String>,
-}
-
-impl Reg {
-    fn start(interop: &Path) -> Option<Reg> {
-        let state = tempfile::tempdir().unwrap();
-        let mut reg = Reg {
-            interop: interop.to_path_buf(),
-            state,
-            env: HashMap::new(),
-        };
-        let out = reg.script("registry.sh", &["start", "--ttl", "900"]);
-        if !out.status.success() {
-            eprintln!(
-                "SKIPPED: cannot start the interop registry: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return None;
-        }
-        let env = reg.script("registry.sh", &["env"]);
-        reg.env = String::from_utf8_lossy(&env.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Some(reg)
-    }
-
-    fn host(&self) -> &str {
-        &self.env["REGISTRY_HOST"]
-    }
-
-    fn script(&self, name: &str, args: &[&str]) -> Output {
-        Command::new("timeout")
-            .arg("1200")
-            .arg(self.interop.join(name))
-            .args(args)
-            .env("BPKIT_INTEROP_STATE", self.state.path())
-            .env("COSIGN_PASSWORD", PASSWORD)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn script_ok(&self, name: &str, args: &[&str]) -> String {
-        let out = self.script(name, args);
-        assert!(
-            out.status.success(),
-            "{name} {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Reg {
-    fn drop(&mut self) {
-        let _ = self.script("registry.sh", &["stop"]);
-    }
 }
 
 /// Runs bpkit (detached from any terminal with `setsid`, so a missing password can never
@@ -174,9 +101,11 @@ fn signatures_and_attestations_with_real_tools() {
     let w = work.path();
     let docker = w.join("docker");
     std::fs::create_dir_all(&docker).unwrap();
-    let Some(reg) = Reg::start(&shared.join("interop")) else {
+    let Some(mut reg) = Reg::start(&shared.join("interop"), &[]) else {
         return;
     };
+    reg.script_env
+        .push(("COSIGN_PASSWORD".into(), PASSWORD.into()));
     let h = reg.host().to_string();
 
     // ---- keys ------------------------------------------------------------------------------

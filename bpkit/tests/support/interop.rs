@@ -27,6 +27,8 @@ pub struct Reg {
     pub interop: PathBuf,
     pub state: tempfile::TempDir,
     pub env: HashMap<String, String>,
+    /// More environment for every script run (e.g. `COSIGN_PASSWORD`).
+    pub script_env: Vec<(String, String)>,
 }
 
 impl Reg {
@@ -36,6 +38,7 @@ impl Reg {
             interop: interop.to_path_buf(),
             state,
             env: HashMap::new(),
+            script_env: Vec::new(),
         };
         let mut a = vec!["start", "--ttl", "900"];
         a.extend_from_slice(args);
@@ -51,7 +54,7 @@ impl Reg {
         reg.env = String::from_utf8_lossy(&env.stdout)
             .lines()
             .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), v.trim_matches(['\'', '"']).to_string()))
             .collect();
         Some(reg)
     }
@@ -62,14 +65,40 @@ impl Reg {
 
     /// Runs an interop script, bounded by `timeout` (first runs install prerequisites).
     pub fn script(&self, name: &str, args: &[&str]) -> Output {
-        Command::new("timeout")
-            .arg("1200")
+        self.script_in(name, args, None)
+    }
+
+    /// Runs an interop script in `cwd` (default: this process's folder).
+    pub fn script_in(&self, name: &str, args: &[&str], cwd: Option<&Path>) -> Output {
+        let mut c = Command::new("timeout");
+        c.arg("1200")
             .arg(self.interop.join(name))
             .args(args)
             .env("BPKIT_INTEROP_STATE", self.state.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .envs(self.script_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null());
+        if let Some(d) = cwd {
+            c.current_dir(d);
+        }
+        c.output().unwrap()
+    }
+
+    /// Runs an interop script that must succeed; its standard output.
+    pub fn script_ok(&self, name: &str, args: &[&str]) -> String {
+        self.script_ok_in(name, args, None)
+    }
+
+    /// [`Reg::script_ok`] in `cwd`.
+    pub fn script_ok_in(&self, name: &str, args: &[&str], cwd: Option<&Path>) -> String {
+        let out = self.script_in(name, args, cwd);
+        assert!(
+            out.status.success(),
+            "{name} {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
 
