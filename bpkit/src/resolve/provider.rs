@@ -78,8 +78,20 @@ impl Pkg {
         installed: Option<usize>,
         origin: Option<(String, String, usize)>,
     ) -> Self {
+        // The hash of the config's JSON text, written straight into the hasher.
+        struct HashWriter<'h>(&'h mut std::collections::hash_map::DefaultHasher);
+        impl std::io::Write for HashWriter<'_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.write(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        config.to_string().hash(&mut h);
+        // Serializing a `Value` into a writer that never fails cannot fail.
+        let _ = serde_json::to_writer(HashWriter(&mut h), &config);
         Pkg(Arc::new(PkgInner {
             kind,
             app,
@@ -531,6 +543,17 @@ impl<'a> Provider<'a> {
         active: &[bool],
         children: &[Option<(Arc<Blueprint>, Version, String)>],
     ) -> Result<Vec<Value>, Box<(usize, crate::render::RenderError)>> {
+        let empty_or_null = |i: usize| {
+            if active.get(i).copied().unwrap_or(false) {
+                Value::Object(serde_json::Map::new())
+            } else {
+                Value::Null
+            }
+        };
+        if bp.spec.depends.iter().all(|d| d.values.is_none()) {
+            // Nothing to render: no context, no outputs.
+            return Ok((0..bp.spec.depends.len()).map(empty_or_null).collect());
+        }
         let mut outputs = BTreeMap::new();
         let mut base_prepared = None;
         for (i, d) in bp.spec.depends.iter().enumerate() {
@@ -872,7 +895,9 @@ impl<'a> Provider<'a> {
 
     fn note_instance(&self, p: &Pkg) -> Result<(), ProviderError> {
         let mut set = lock(&self.instances);
-        set.insert(p.0.app.clone());
+        if !set.contains(&p.0.app) {
+            set.insert(p.0.app.clone());
+        }
         if set.len() > self.opts.max_instances {
             return Err(ProviderError::TooManyInstances(self.opts.max_instances));
         }
