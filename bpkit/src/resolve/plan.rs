@@ -87,12 +87,18 @@ pub struct Plan {
 }
 
 /// The plan, and the values each shared instance gets from its parents.
+// `Pkg` keys carry the provider's per-instance memo (atomics); hashing and equality ignore it.
+#[allow(clippy::mutable_key_type)]
 pub(crate) fn build(
     p: &Provider<'_>,
     solution: &SelectedDependencies<Pkg, Version>,
 ) -> Result<(Plan, BTreeMap<String, Value>), ResolveError> {
-    let edges_map = super::provider::lock(&p.edges).clone();
+    // The solver is done with the provider's records: take them rather than copy them.
+    let edges_map = std::mem::take(&mut *super::provider::lock(&p.edges));
     let mut apps: BTreeMap<String, PlannedApp> = BTreeMap::new();
+    // The Blueprint and version of each Application, as loaded for the walk.
+    let mut loaded: BTreeMap<String, (std::sync::Arc<crate::model::Blueprint>, Version)> =
+        BTreeMap::new();
     let mut shared_values: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
     let mut edges = Vec::new();
     // Walk from the top instance through the edges recorded for the chosen versions.
@@ -106,45 +112,66 @@ pub(crate) fn build(
             continue;
         };
         let bp = p.catalog.get(pkg.blueprint(), version)?;
+        loaded.insert(pkg.app().to_string(), (bp.clone(), version.clone()));
         let recorded = edges_map
             .get(&(pkg.clone(), version.clone()))
             .cloned()
             .unwrap_or_default();
-        // Re-render values with the outputs of the versions actually chosen.
-        let config = p
-            .effective_config(&pkg, &bp, version)
-            .map_err(|u| ResolveError::Outputs(u.to_string()))?;
-        let ctx = Context {
-            application: p.app_context(pkg.app()),
-            config,
-            blueprint: BlueprintRef {
-                name: bp.name().to_string(),
-                version: version.to_string(),
-            },
-            outputs: BTreeMap::new(),
-        };
         let mut active = vec![false; bp.spec.depends.len()];
-        let mut children = vec![None; bp.spec.depends.len()];
         for e in recorded.iter() {
-            if let (Some(child), Some(slot)) = (&e.child, children.get_mut(e.index)) {
-                if let Some(cv) = solution.get(child) {
+            if let (Some(_), Some(slot)) = (&e.child, active.get_mut(e.index)) {
+                *slot = true;
+            }
+        }
+        // Without `values` templates every active edge passes `{}` (as `edge_values` gives),
+        // and nothing needs the configuration or the children's outputs.
+        let renders_values = bp.spec.depends.iter().any(|d| d.values.is_some());
+        let values = if renders_values {
+            // Re-render values with the outputs of the versions actually chosen.
+            let config = p
+                .effective_config(&pkg, &bp, version)
+                .map_err(|u| ResolveError::Outputs(u.to_string()))?;
+            let ctx = Context {
+                application: p.app_context(pkg.app()),
+                config,
+                blueprint: BlueprintRef {
+                    name: bp.name().to_string(),
+                    version: version.to_string(),
+                },
+                outputs: BTreeMap::new(),
+            };
+            let mut children = vec![None; bp.spec.depends.len()];
+            for e in recorded.iter() {
+                if let (Some(child), Some(slot)) = (&e.child, children.get_mut(e.index))
+                    && let Some(cv) = solution.get(child)
+                {
                     *slot = Some((
                         p.catalog.get(child.blueprint(), cv)?,
                         cv.clone(),
                         child.app().to_string(),
                     ));
                 }
-                active[e.index] = true;
             }
-        }
-        let values = p.edge_values(&bp, &ctx, &active, &children).map_err(|b| {
-            let (i, err) = *b;
-            ResolveError::Outputs(format!(
-                "`{}` {version}: `depends[{i}].values` failed with the chosen versions: {}",
-                bp.name(),
-                err.message()
-            ))
-        })?;
+            p.edge_values(&bp, &ctx, &active, &children).map_err(|b| {
+                let (i, err) = *b;
+                ResolveError::Outputs(format!(
+                    "`{}` {version}: `depends[{i}].values` failed with the chosen versions: {}",
+                    bp.name(),
+                    err.message()
+                ))
+            })?
+        } else {
+            active
+                .iter()
+                .map(|&a| {
+                    if a {
+                        Value::Object(serde_json::Map::new())
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        };
         let mut depends_on = Vec::new();
         for e in recorded.iter() {
             edges.push(Edge {
@@ -246,10 +273,10 @@ pub(crate) fn build(
         .values()
         .filter(|a| a.shared && a.action == Action::Create)
     {
-        let v =
-            Version::parse(&a.version).map_err(|e| ResolveError::SharedValues(e.to_string()))?;
-        let bp = p.catalog.get(&a.blueprint, &v)?;
-        p.check_shared(&a.name, &bp, &v, &a.values)
+        let Some((bp, v)) = loaded.get(&a.name) else {
+            continue;
+        };
+        p.check_shared(&a.name, bp, v, &a.values)
             .map_err(ResolveError::SharedValues)?;
     }
     let order = install_order(&apps)?;

@@ -9,8 +9,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pubgrub::{
     Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics, Ranges,
@@ -53,6 +53,19 @@ pub(crate) struct PkgInner {
     pub installed: Option<usize>,
     /// Where the config came from: (parent blueprint, parent version, depends index).
     pub origin: Option<(String, String, usize)>,
+    /// What the provider remembers about the instance while it resolves (not part of its
+    /// identity). The solver hands the provider the same stored `Pkg` for one instance every
+    /// time, so these make `prioritize` and `choose_version` lookups without hashing.
+    memo: PkgMemo,
+}
+
+/// Per-instance memory of the provider.
+#[derive(Default)]
+struct PkgMemo {
+    /// The catalog versions of the Blueprint, ascending.
+    versions: OnceLock<Arc<Vec<Version>>>,
+    /// Whether the solver has asked for the dependencies of any version.
+    explored: AtomicBool,
 }
 
 impl Pkg {
@@ -65,8 +78,20 @@ impl Pkg {
         installed: Option<usize>,
         origin: Option<(String, String, usize)>,
     ) -> Self {
+        // The hash of the config's JSON text, written straight into the hasher.
+        struct HashWriter<'h>(&'h mut std::collections::hash_map::DefaultHasher);
+        impl std::io::Write for HashWriter<'_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.write(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        config.to_string().hash(&mut h);
+        // Serializing a `Value` into a writer that never fails cannot fail.
+        let _ = serde_json::to_writer(HashWriter(&mut h), &config);
         Pkg(Arc::new(PkgInner {
             kind,
             app,
@@ -76,6 +101,7 @@ impl Pkg {
             chain,
             installed,
             origin,
+            memo: PkgMemo::default(),
         }))
     }
 
@@ -301,9 +327,24 @@ impl<'a> Provider<'a> {
         if let Some(v) = lock(&self.versions).get(name) {
             return Ok(v.clone());
         }
-        let v = Arc::new(self.catalog.versions(name)?);
+        let mut v = self.catalog.versions(name)?;
+        if !v.is_sorted() {
+            // Binary searches below need the order; a stable sort keeps equal versions (builds
+            // of one release) in the catalog's order.
+            v.sort();
+        }
+        let v = Arc::new(v);
         lock(&self.versions).insert(name.to_string(), v.clone());
         Ok(v)
+    }
+
+    /// The versions of an instance's Blueprint, ascending, remembered on the instance.
+    fn versions_of(&self, pkg: &Pkg) -> Result<Arc<Vec<Version>>, CatalogError> {
+        if let Some(v) = pkg.0.memo.versions.get() {
+            return Ok(v.clone());
+        }
+        let v = self.versions(&pkg.0.blueprint)?;
+        Ok(pkg.0.memo.versions.get_or_init(|| v).clone())
     }
 
     fn schema(&self, bp: &Blueprint, version: &Version) -> Arc<Result<ConfigSchema, String>> {
@@ -502,6 +543,17 @@ impl<'a> Provider<'a> {
         active: &[bool],
         children: &[Option<(Arc<Blueprint>, Version, String)>],
     ) -> Result<Vec<Value>, Box<(usize, crate::render::RenderError)>> {
+        let empty_or_null = |i: usize| {
+            if active.get(i).copied().unwrap_or(false) {
+                Value::Object(serde_json::Map::new())
+            } else {
+                Value::Null
+            }
+        };
+        if bp.spec.depends.iter().all(|d| d.values.is_none()) {
+            // Nothing to render: no context, no outputs.
+            return Ok((0..bp.spec.depends.len()).map(empty_or_null).collect());
+        }
         let mut outputs = BTreeMap::new();
         let mut base_prepared = None;
         for (i, d) in bp.spec.depends.iter().enumerate() {
@@ -843,7 +895,9 @@ impl<'a> Provider<'a> {
 
     fn note_instance(&self, p: &Pkg) -> Result<(), ProviderError> {
         let mut set = lock(&self.instances);
-        set.insert(p.0.app.clone());
+        if !set.contains(&p.0.app) {
+            set.insert(p.0.app.clone());
+        }
         if set.len() > self.opts.max_instances {
             return Err(ProviderError::TooManyInstances(self.opts.max_instances));
         }
@@ -878,7 +932,9 @@ impl DependencyProvider for Provider<'_> {
     type V = Version;
     type VS = Ranges<Version>;
     type M = Unavailable;
-    type Priority = (u32, Reverse<usize>);
+    /// Conflicts first (PubGrub's statistics), then instances whose dependencies are not known
+    /// yet, then the fewest versions left; ties go to the instance the solver met first.
+    type Priority = (u32, bool, Reverse<usize>);
     type Err = ProviderError;
 
     fn prioritize(
@@ -887,11 +943,17 @@ impl DependencyProvider for Provider<'_> {
         range: &Ranges<Version>,
         stats: &PackageResolutionStatistics,
     ) -> Self::Priority {
+        // An instance whose dependencies are still unknown goes before those already explored:
+        // after a backjump the solver re-decides the instances it knows (their versions do not
+        // change), and deciding the unknown ones first brings the next conflict to light before
+        // much is built on top of a choice that will be undone. Without it, each of many local
+        // conflicts costs a replay of everything decided before it (quadratic).
+        let unexplored = !package.0.memo.explored.load(Ordering::Relaxed);
         let n = self
-            .versions(&package.0.blueprint)
-            .map(|v| v.iter().filter(|x| range.contains(x)).count())
+            .versions_of(package)
+            .map(|v| count_in(&v, range))
             .unwrap_or(0);
-        (stats.conflict_count(), Reverse(n))
+        (stats.conflict_count(), unexplored, Reverse(n))
     }
 
     fn choose_version(
@@ -920,8 +982,7 @@ impl DependencyProvider for Provider<'_> {
         {
             return Ok(Some(pinned.clone()));
         }
-        let versions = self.versions(&package.0.blueprint)?;
-        Ok(versions.iter().rev().find(|v| range.contains(v)).cloned())
+        Ok(newest_in(&self.versions_of(package)?, range).cloned())
     }
 
     fn get_dependencies(
@@ -929,6 +990,7 @@ impl DependencyProvider for Provider<'_> {
         package: &Pkg,
         version: &Version,
     ) -> Result<Dependencies<Pkg, Ranges<Version>, Unavailable>, ProviderError> {
+        package.0.memo.explored.store(true, Ordering::Relaxed);
         if package.0.kind == Kind::Root {
             let top = self.top.clone();
             let range = self.range_for(&top.0.blueprint, self.request.version.as_ref())?;
@@ -949,6 +1011,46 @@ impl DependencyProvider for Provider<'_> {
         }
         Ok(())
     }
+}
+
+/// How many of `versions` (ascending) lie in `range`: two binary searches per interval.
+fn count_in(versions: &[Version], range: &Ranges<Version>) -> usize {
+    range
+        .iter()
+        .map(|(low, high)| {
+            let (a, b) = bounds_in(versions, low, high);
+            b.saturating_sub(a)
+        })
+        .sum()
+}
+
+/// The newest of `versions` (ascending) in `range`, from the top interval down.
+fn newest_in<'v>(versions: &'v [Version], range: &Ranges<Version>) -> Option<&'v Version> {
+    let intervals: Vec<_> = range.iter().collect();
+    intervals.iter().rev().find_map(|(low, high)| {
+        let (a, b) = bounds_in(versions, low, high);
+        (b > a).then(|| &versions[b - 1])
+    })
+}
+
+/// The index range of `versions` (ascending) between two bounds.
+fn bounds_in(
+    versions: &[Version],
+    low: &std::ops::Bound<Version>,
+    high: &std::ops::Bound<Version>,
+) -> (usize, usize) {
+    use std::ops::Bound;
+    let a = match low {
+        Bound::Unbounded => 0,
+        Bound::Included(l) => versions.partition_point(|v| v < l),
+        Bound::Excluded(l) => versions.partition_point(|v| v <= l),
+    };
+    let b = match high {
+        Bound::Unbounded => versions.len(),
+        Bound::Included(h) => versions.partition_point(|v| v <= h),
+        Bound::Excluded(h) => versions.partition_point(|v| v < h),
+    };
+    (a, b.max(a))
 }
 
 /// The set of the catalog's `versions` (ascending) that `keep` accepts, as few intervals as
@@ -1087,6 +1189,29 @@ mod tests {
     }
 
     proptest! {
+        /// The binary searches of `count_in` and `newest_in` agree with a scan of every version,
+        /// on sets made by the solver's operations.
+        #[test]
+        fn searches_agree_with_a_scan(
+            a in proptest::collection::vec(any::<bool>(), 12),
+            b in proptest::collection::vec(any::<bool>(), 12),
+        ) {
+            let vs = catalog(6);
+            let compact = |k: &[bool]| catalog_ranges(&vs, |v| k[vs.iter().position(|x| x == v).unwrap()]);
+            let (ca, cb) = (compact(&a), compact(&b));
+            for r in [
+                ca.clone(),
+                ca.intersection(&cb.complement()),
+                ca.union(&cb),
+                ca.complement(),
+                Ranges::singleton(vs[3].clone()),
+                Ranges::empty(),
+            ] {
+                prop_assert_eq!(count_in(&vs, &r), vs.iter().filter(|v| r.contains(v)).count());
+                prop_assert_eq!(newest_in(&vs, &r), vs.iter().rev().find(|v| r.contains(v)));
+            }
+        }
+
         /// Sets built from `catalog_ranges` answer every question the solver asks (is it empty,
         /// is one inside another, after unions, intersections and complements) exactly like
         /// sets of singletons of the same catalog versions.

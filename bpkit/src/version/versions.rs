@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -44,29 +45,40 @@ pub enum Strictness {
 ///
 /// [`Display`](fmt::Display) writes the canonical form (`1.2.0-beta.1+build`);
 /// [`Version::original`] gives the text as written (`v1.2-beta.1+build`).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Version {
     major: u64,
     minor: u64,
     patch: u64,
-    pre: String,
-    metadata: String,
-    original: String,
+    /// The texts, shared by clones: a clone (the resolver makes many) copies three numbers and
+    /// counts one reference, and allocates nothing.
+    text: Arc<Text>,
+}
+
+/// The text parts of a [`Version`].
+struct Text {
+    pre: Box<str>,
+    metadata: Box<str>,
+    original: Box<str>,
+}
+
+impl fmt::Debug for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Version")
+            .field("major", &self.major)
+            .field("minor", &self.minor)
+            .field("patch", &self.patch)
+            .field("pre", &self.prerelease())
+            .field("metadata", &self.metadata())
+            .field("original", &self.original())
+            .finish()
+    }
 }
 
 impl Version {
     /// The release version `major.minor.patch`; its original text is its canonical form.
     pub fn new(major: u64, minor: u64, patch: u64) -> Self {
-        let mut v = Version {
-            major,
-            minor,
-            patch,
-            pre: String::new(),
-            metadata: String::new(),
-            original: String::new(),
-        };
-        v.original = v.to_string();
-        v
+        Self::from_parts(major, minor, patch, String::new(), String::new(), None)
     }
 
     /// Reads a version the way Helm reads chart versions ([`Strictness::Lenient`]).
@@ -109,23 +121,23 @@ impl Version {
 
     /// The prerelease, without its `-` (empty for a release).
     pub fn prerelease(&self) -> &str {
-        &self.pre
+        &self.text.pre
     }
 
     /// The build metadata, without its `+` (empty when there is none).
     pub fn metadata(&self) -> &str {
-        &self.metadata
+        &self.text.metadata
     }
 
     /// Whether this version has a prerelease.
     pub fn is_prerelease(&self) -> bool {
-        !self.pre.is_empty()
+        !self.text.pre.is_empty()
     }
 
     /// The text this version was read from (for versions made otherwise, their canonical form
     /// with the `v` prefix of the version they came from, as Masterminds keeps it).
     pub fn original(&self) -> &str {
-        &self.original
+        &self.text.original
     }
 
     /// The next patch version, as Masterminds' `IncPatch`: a prerelease is dropped (so
@@ -165,7 +177,7 @@ impl Version {
             self.minor,
             self.patch,
             prerelease.to_owned(),
-            self.metadata.clone(),
+            self.metadata().to_owned(),
         ))
     }
 
@@ -179,7 +191,7 @@ impl Version {
             self.major,
             self.minor,
             self.patch,
-            self.pre.clone(),
+            self.prerelease().to_owned(),
             metadata.to_owned(),
         ))
     }
@@ -200,35 +212,50 @@ impl Version {
         metadata: String,
         original: Option<String>,
     ) -> Self {
-        let mut v = Version {
+        let original = original.unwrap_or_else(|| canonical(major, minor, patch, &pre, &metadata));
+        Version {
             major,
             minor,
             patch,
-            pre,
-            metadata,
-            original: String::new(),
-        };
-        v.original = original.unwrap_or_else(|| v.to_string());
-        v
+            text: Arc::new(Text {
+                pre: pre.into_boxed_str(),
+                metadata: metadata.into_boxed_str(),
+                original: original.into_boxed_str(),
+            }),
+        }
     }
 
     fn derived(&self, major: u64, minor: u64, patch: u64, pre: String, metadata: String) -> Self {
-        let mut v = Self::from_parts(major, minor, patch, pre, metadata, None);
-        if self.original.starts_with('v') {
-            v.original.insert(0, 'v');
-        }
-        v
+        let original = self
+            .original()
+            .starts_with('v')
+            .then(|| format!("v{}", canonical(major, minor, patch, &pre, &metadata)));
+        Self::from_parts(major, minor, patch, pre, metadata, original)
     }
+}
+
+/// The canonical text `major.minor.patch[-pre][+metadata]`.
+fn canonical(major: u64, minor: u64, patch: u64, pre: &str, metadata: &str) -> String {
+    let mut s = format!("{major}.{minor}.{patch}");
+    if !pre.is_empty() {
+        s.push('-');
+        s.push_str(pre);
+    }
+    if !metadata.is_empty() {
+        s.push('+');
+        s.push_str(metadata);
+    }
+    s
 }
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
-        if !self.pre.is_empty() {
-            write!(f, "-{}", self.pre)?;
+        if !self.text.pre.is_empty() {
+            write!(f, "-{}", self.text.pre)?;
         }
-        if !self.metadata.is_empty() {
-            write!(f, "+{}", self.metadata)?;
+        if !self.text.metadata.is_empty() {
+            write!(f, "+{}", self.text.metadata)?;
         }
         Ok(())
     }
@@ -253,7 +280,7 @@ impl Eq for Version {}
 impl Hash for Version {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // Equal versions have equal numbers and identical prerelease text (see `Ord`).
-        (self.major, self.minor, self.patch, &self.pre).hash(state);
+        (self.major, self.minor, self.patch, self.prerelease()).hash(state);
     }
 }
 
@@ -267,12 +294,14 @@ impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
         (self.major, self.minor, self.patch)
             .cmp(&(other.major, other.minor, other.patch))
-            .then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
-                (true, true) => Ordering::Equal,
-                (true, false) => Ordering::Greater,
-                (false, true) => Ordering::Less,
-                (false, false) => compare_prerelease(&self.pre, &other.pre),
-            })
+            .then_with(
+                || match (self.text.pre.is_empty(), other.text.pre.is_empty()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    (false, false) => compare_prerelease(&self.text.pre, &other.text.pre),
+                },
+            )
     }
 }
 
