@@ -13,6 +13,7 @@ mod credentials;
 mod fetch;
 mod reference;
 mod store;
+mod stream;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -758,36 +759,20 @@ impl Registry {
         r: &Reference,
         opts: &PushOptions,
     ) -> Result<PushOutcome, RegistryError> {
-        if let Some(d) = &r.digest
-            && d != image.digest()
-        {
-            return Err(OciError::DigestMismatch {
-                what: format!("the manifest pushed to `{r}`"),
-                expected: d.to_string(),
-                actual: image.digest().to_string(),
-            }
-            .into());
+        let (existing, replaced) = self.check_target(r, image.digest(), opts)?;
+        let blob_count = image.blobs().count();
+        // A registry holds a manifest only with all its blobs: nothing to upload.
+        if existing.as_ref() == Some(image.digest()) {
+            return Ok(PushOutcome {
+                digest: image.digest().clone(),
+                blobs_uploaded: 0,
+                blobs_present: blob_count,
+                manifest_pushed: false,
+                replaced: None,
+            });
         }
         let (client, auth) = self.client(r)?;
         let cr = r.to_client();
-        let existing = if r.digest.is_none() {
-            self.head(r)?
-        } else {
-            None
-        };
-        let mut replaced = None;
-        if let Some(e) = &existing
-            && e != image.digest()
-        {
-            if !opts.force {
-                return Err(RegistryError::TagConflict {
-                    reference: r.to_string(),
-                    existing: e.to_string(),
-                    new: image.digest().to_string(),
-                });
-            }
-            replaced = Some(e.clone());
-        }
         // oci-client stores the credentials on first use; make sure it has them for blobs.
         self.rt
             .block_on(client.store_auth_if_needed(&r.host, &auth));
@@ -800,25 +785,14 @@ impl Registry {
                 present += 1;
                 continue;
             }
-            let data = bytes.to_vec();
+            let data = bytes::Bytes::copy_from_slice(bytes);
             self.call(r, "a blob upload", || {
                 client.push_blob(&cr, data.clone(), &ds)
             })?;
             uploaded += 1;
         }
-        let manifest_pushed = existing.as_ref() != Some(image.digest());
-        if manifest_pushed {
-            let ct = image
-                .manifest()
-                .media_type
-                .clone()
-                .unwrap_or_else(|| media_type::IMAGE_MANIFEST.to_string());
-            let ct = http_value(&ct);
-            let body = image.manifest_json().to_vec();
-            self.call(r, "the manifest upload", || {
-                client.push_manifest_raw(&cr, body.clone(), ct.clone())
-            })?;
-        }
+        self.put_manifest(r, &client, image.manifest(), image.manifest_json())?;
+        let manifest_pushed = true;
         Ok(PushOutcome {
             digest: image.digest().clone(),
             blobs_uploaded: uploaded,
