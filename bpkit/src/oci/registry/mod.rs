@@ -425,22 +425,10 @@ impl Registry {
         let client = if self.opts.plain_http {
             self.make_client(ClientProtocol::Http)?
         } else if r.is_loopback() && self.certs.is_empty() {
-            let https = self.make_client(ClientProtocol::Https)?;
-            let probe = self
-                .rt
-                .block_on(https.list_tags(&r.to_client(), &auth, Some(1), None));
-            match probe {
-                Err(OciDistributionError::RequestError(e)) => {
-                    let text = chain(&e);
-                    if is_certificate_error(&text) {
-                        return Err(RegistryError::UntrustedCertificate {
-                            host: r.host.clone(),
-                            message: text,
-                        });
-                    }
-                    self.make_client(ClientProtocol::Http)?
-                }
-                _ => https,
+            match plain_http_probe(&r.host) {
+                Some(true) => self.make_client(ClientProtocol::Http)?,
+                Some(false) => self.make_client(ClientProtocol::Https)?,
+                None => self.probe_client(r, &auth)?,
             }
         } else {
             self.make_client(ClientProtocol::Https)?
@@ -450,6 +438,28 @@ impl Registry {
             list.push((r.host.clone(), client.clone(), auth.clone()));
         }
         Ok((client, auth))
+    }
+
+    /// A loopback host's client, found by trying HTTPS first (when the quick probe could not
+    /// tell): plain HTTP when the TLS attempt fails for another reason than the certificate.
+    fn probe_client(&self, r: &Reference, auth: &RegistryAuth) -> Result<Client, RegistryError> {
+        let https = self.make_client(ClientProtocol::Https)?;
+        let probe = self
+            .rt
+            .block_on(https.list_tags(&r.to_client(), auth, Some(1), None));
+        match probe {
+            Err(OciDistributionError::RequestError(e)) => {
+                let text = chain(&e);
+                if is_certificate_error(&text) {
+                    return Err(RegistryError::UntrustedCertificate {
+                        host: r.host.clone(),
+                        message: text,
+                    });
+                }
+                self.make_client(ClientProtocol::Http)
+            }
+            _ => Ok(https),
+        }
     }
 
     /// Runs `op` with up to `retries` retries on 5xx, 429, timeouts and broken connections
@@ -817,6 +827,40 @@ impl Registry {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Whether a loopback registry at `host` (`HOST:PORT`) speaks plain HTTP, asked over a bare
+/// TCP connection: a plain registry answers `GET /v2/` with an `HTTP/` status line (200 or
+/// 401), a TLS server with an alert, nothing, or (Go's) a `400` "HTTP request to an HTTPS
+/// server". This spares building a TLS client (loading the system roots) and a failed
+/// handshake. `true` too when nothing listens (the requests then fail as a network error, as
+/// after a failed TLS attempt); `None` when the host names no port or the answer is a 400
+/// (then the TLS attempt decides).
+fn plain_http_probe(host: &str) -> Option<bool> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let (_, port) = host.rsplit_once(':')?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let Some(addr) = host.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
+        return Some(true);
+    };
+    let wait = Duration::from_secs(2);
+    let Ok(mut conn) = std::net::TcpStream::connect_timeout(&addr, wait) else {
+        return Some(true);
+    };
+    let _ = conn.set_read_timeout(Some(wait));
+    let _ = conn.set_write_timeout(Some(wait));
+    let request = format!("GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if conn.write_all(request.as_bytes()).is_err() {
+        return None;
+    }
+    let mut head = [0u8; 12];
+    match conn.read_exact(&mut head) {
+        Ok(()) if head.starts_with(b"HTTP/") => (&head[9..12] != b"400").then_some(true),
+        _ => Some(false),
     }
 }
 
