@@ -1273,3 +1273,57 @@ fn hostile_bomb_is_bounded_by_default_limits_too() {
     let ok = package::unpack(&image, &tmp.path().join("out"), &Default::default()).expect("fits");
     assert_eq!(ok.files, 3);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Streamed blob writes into a layout.
+
+/// `Layout::blob_writer`: the blob appears only whole and verified; a short, long or altered
+/// stream leaves nothing behind, not even its temporary file.
+#[test]
+fn blob_writer_puts_only_verified_blobs_in_place() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let layout = Layout::create(&tmp.path().join("l")).expect("layout");
+    let data = b"streamed in pieces".to_vec();
+    let d = Descriptor::of(media_type::BLUEPRINT, &data);
+    let blobs = tmp.path().join("l/blobs/sha256");
+
+    let mut w = layout.blob_writer(&d).expect("writer");
+    w.write(&data[..5]).expect("write");
+    w.write(&data[5..]).expect("write");
+    w.finish().expect("finish");
+    assert_eq!(
+        std::fs::read(layout.blob_path(&d.digest)).expect("read"),
+        data
+    );
+    assert_eq!(
+        layout.blob_file(&d).expect("file"),
+        layout.blob_path(&d.digest)
+    );
+    std::fs::remove_file(layout.blob_path(&d.digest)).expect("rm");
+
+    // more bytes than the descriptor says: refused at the write
+    let mut w = layout.blob_writer(&d).expect("writer");
+    w.write(&data).expect("write");
+    let e = w.write(b"x").expect_err("too long");
+    assert!(e.to_string().contains(&d.digest.to_string()), "{e}");
+    drop(w);
+    // fewer: refused at the end
+    let mut w = layout.blob_writer(&d).expect("writer");
+    w.write(&data[..3]).expect("write");
+    let e = w.finish().expect_err("too short");
+    assert!(e.to_string().contains("3 bytes"), "{e}");
+    // the right size, other bytes: a digest mismatch
+    let mut w = layout.blob_writer(&d).expect("writer");
+    let mut other = data.clone();
+    other[0] ^= 1;
+    w.write(&other).expect("write");
+    let e = w.finish().expect_err("altered");
+    assert!(
+        e.to_string().contains(&Digest::of(&other).to_string()),
+        "{e}"
+    );
+
+    let left: Vec<_> = std::fs::read_dir(&blobs).expect("ls").collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(layout.blob_file(&d).is_err());
+}

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -133,6 +133,108 @@ fn unique_blobs(m: &Manifest) -> Vec<&Descriptor> {
         .collect()
 }
 
+/// How many blobs go up at the same time.
+const PARALLEL: usize = 4;
+
+/// Why a blob task stopped.
+enum Failed {
+    /// The content: a digest mismatch, an unreadable file (not retried).
+    Content(OciError),
+    /// The transfer (what was being done, and the last error once the retries ran out).
+    Transfer(&'static str, OciDistributionError),
+}
+
+/// What a blob task did: uploaded (`true`) or found present (`false`), and how many requests
+/// it retried.
+struct Done {
+    outcome: Result<bool, Failed>,
+    retried: u32,
+}
+
+/// Looks a blob up and, when the registry lacks it, streams it from its file; each request
+/// retried up to `retries` times on 5xx, 429, timeouts and broken connections (a retried upload
+/// reads the file again). Runs beside other blobs' tasks on the registry's runtime.
+async fn upload_task(
+    client: Arc<Client>,
+    cr: oci_client::Reference,
+    d: Descriptor,
+    path: PathBuf,
+    retries: u32,
+) -> Done {
+    let ds = d.digest.to_string();
+    let mut retried = 0u32;
+    loop {
+        match client.blob_exists(&cr, &ds).await {
+            Ok(true) => {
+                return Done {
+                    outcome: Ok(false),
+                    retried,
+                };
+            }
+            Ok(false) => break,
+            Err(e) if retried < retries && retryable(&e) => {
+                tokio::time::sleep(backoff(retried)).await;
+                retried += 1;
+            }
+            Err(e) => {
+                return Done {
+                    outcome: Err(Failed::Transfer("a blob lookup", e)),
+                    retried,
+                };
+            }
+        }
+    }
+    let mut attempt = 0u32;
+    loop {
+        let failure: Failure = Arc::default();
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                return Done {
+                    outcome: Err(Failed::Content(OciError::io("read", &path, e))),
+                    retried,
+                };
+            }
+        };
+        let stream = FileStream {
+            file,
+            path: path.clone(),
+            left: d.size,
+            hasher: Hasher::new(),
+            expected: d.digest.clone(),
+            failure: failure.clone(),
+        };
+        let res = client
+            .push_blob_stream(&cr, stream, &ds, Some(d.size))
+            .await;
+        if let Some(e) = take(&failure) {
+            return Done {
+                outcome: Err(Failed::Content(e)),
+                retried,
+            };
+        }
+        match res {
+            Ok(_) => {
+                return Done {
+                    outcome: Ok(true),
+                    retried,
+                };
+            }
+            Err(e) if attempt < retries && retryable(&e) => {
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+                retried += 1;
+            }
+            Err(e) => {
+                return Done {
+                    outcome: Err(Failed::Transfer("a blob upload", e)),
+                    retried,
+                };
+            }
+        }
+    }
+}
+
 /// Refuses a blob over the single-blob limit, or blobs over the total limit together,
 /// before anything is transferred.
 fn within_limits(blobs: &[&Descriptor], limits: &ReadLimits, of: &str) -> Result<(), OciError> {
@@ -246,19 +348,54 @@ impl Registry {
             .map(|d| layout.blob_file(d))
             .collect::<Result<Vec<_>, _>>()?;
         let (client, auth) = self.client(r)?;
-        let cr = r.to_client();
         self.rt
             .block_on(client.store_auth_if_needed(&r.host, &auth));
+        let jobs: Vec<(Descriptor, PathBuf)> =
+            blobs.iter().map(|d| (*d).clone()).zip(files).collect();
+        let retries = self.opts.retries;
+        let cr = r.to_client();
+        let results = self.rt.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            let mut jobs = jobs.into_iter();
+            let mut out = Vec::new();
+            let start = |set: &mut tokio::task::JoinSet<_>, (d, path): (Descriptor, PathBuf)| {
+                set.spawn(upload_task(client.clone(), cr.clone(), d, path, retries));
+            };
+            for job in jobs.by_ref().take(PARALLEL) {
+                start(&mut set, job);
+            }
+            while let Some(res) = set.join_next().await {
+                out.push(res);
+                if let Some(job) = jobs.next() {
+                    start(&mut set, job);
+                }
+            }
+            out
+        });
         let mut uploaded = 0;
         let mut present = 0;
-        for (d, path) in blobs.iter().zip(&files) {
-            let ds = d.digest.to_string();
-            if self.call(r, "a blob lookup", || client.blob_exists(&cr, &ds))? {
-                present += 1;
-                continue;
+        for res in results {
+            let done = res.map_err(|e| RegistryError::Network {
+                host: r.host.clone(),
+                message: format!("a blob upload stopped: {e}"),
+                help: None,
+            })?;
+            self.retried
+                .fetch_add(done.retried, std::sync::atomic::Ordering::Relaxed);
+            match done.outcome {
+                Ok(true) => uploaded += 1,
+                Ok(false) => present += 1,
+                Err(Failed::Content(e)) => return Err(e.into()),
+                Err(Failed::Transfer(action, e)) => {
+                    let tried = retryable(&e);
+                    let e = self.classify(r, action, e);
+                    return Err(if tried {
+                        gave_up(e, done.retried + 1)
+                    } else {
+                        e
+                    });
+                }
             }
-            self.upload_file(r, &client, d, path)?;
-            uploaded += 1;
         }
         self.put_manifest(r, &client, &manifest, &manifest_json)?;
         Ok(PushOutcome {
@@ -268,52 +405,6 @@ impl Registry {
             manifest_pushed: true,
             replaced,
         })
-    }
-
-    /// Streams one blob file to the registry, with retries (each attempt reads the file
-    /// again); a content failure (digest mismatch, unreadable file) is not retried.
-    fn upload_file(
-        &self,
-        r: &Reference,
-        client: &Client,
-        d: &Descriptor,
-        path: &Path,
-    ) -> Result<(), RegistryError> {
-        let ds = d.digest.to_string();
-        let cr = r.to_client();
-        let mut attempt = 0u32;
-        loop {
-            let failure: Failure = Arc::default();
-            let file = std::fs::File::open(path).map_err(|e| OciError::io("read", path, e))?;
-            let stream = FileStream {
-                file,
-                path: path.to_path_buf(),
-                left: d.size,
-                hasher: Hasher::new(),
-                expected: d.digest.clone(),
-                failure: failure.clone(),
-            };
-            let res = self
-                .rt
-                .block_on(client.push_blob_stream(&cr, stream, &ds, Some(d.size)));
-            if let Some(e) = take(&failure) {
-                return Err(e.into());
-            }
-            match res {
-                Ok(_) => return Ok(()),
-                Err(e) if attempt < self.opts.retries && retryable(&e) => {
-                    std::thread::sleep(backoff(attempt));
-                    attempt += 1;
-                    self.retried
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                Err(e) => {
-                    let tried = retryable(&e);
-                    let e = self.classify(r, "a blob upload", e);
-                    return Err(if tried { gave_up(e, attempt + 1) } else { e });
-                }
-            }
-        }
     }
 
     /// Pulls the manifest `r` names and every blob it lists into `layout` under `tag`: each
