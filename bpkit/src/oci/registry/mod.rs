@@ -180,7 +180,7 @@ pub struct RegistryOptions {
     pub retries: u32,
     /// Upload blobs in 4 MiB `PATCH` chunks (for registries or proxies that cap request
     /// bodies) instead of one `PUT` a blob, the default: on a local registry one `PUT` pushed
-    /// 50 MB in 1.0 s against 1.4 s in chunks (`cargo xtask bench oci`).
+    /// 50 MB from a layout in 0.38 s against 0.43 s in chunks (`cargo xtask bench oci`).
     pub chunked_upload: bool,
 }
 

@@ -124,6 +124,27 @@ impl tokio::io::AsyncWrite for Sink {
     }
 }
 
+/// A size or digest mismatch said of `what` (the blob and the reference it came from).
+fn naming(e: OciError, what: String) -> OciError {
+    match e {
+        OciError::DigestMismatch {
+            expected, actual, ..
+        } => OciError::DigestMismatch {
+            what,
+            expected,
+            actual,
+        },
+        OciError::SizeMismatch {
+            expected, actual, ..
+        } => OciError::SizeMismatch {
+            what,
+            expected,
+            actual,
+        },
+        other => other,
+    }
+}
+
 /// The config and layers of a manifest, each digest once.
 fn unique_blobs(m: &Manifest) -> Vec<&Descriptor> {
     let mut seen = BTreeSet::new();
@@ -476,17 +497,7 @@ impl Registry {
             };
             let res = self.rt.block_on(client.pull_blob(&cr, &od, &mut sink));
             if let Some(e) = take(&failure) {
-                return Err(match e {
-                    OciError::SizeMismatch {
-                        expected, actual, ..
-                    } => OciError::SizeMismatch {
-                        what,
-                        expected,
-                        actual,
-                    },
-                    other => other,
-                }
-                .into());
+                return Err(naming(e, what).into());
             }
             match res {
                 Ok(()) => {
@@ -497,26 +508,7 @@ impl Registry {
                         }
                         .into());
                     };
-                    return w
-                        .finish()
-                        .map_err(|e| match e {
-                            OciError::DigestMismatch {
-                                expected, actual, ..
-                            } => OciError::DigestMismatch {
-                                what,
-                                expected,
-                                actual,
-                            },
-                            OciError::SizeMismatch {
-                                expected, actual, ..
-                            } => OciError::SizeMismatch {
-                                what,
-                                expected,
-                                actual,
-                            },
-                            other => other,
-                        })
-                        .map_err(RegistryError::from);
+                    return w.finish().map_err(|e| RegistryError::from(naming(e, what)));
                 }
                 Err(OciDistributionError::DigestError(x)) => {
                     return Err(OciError::DigestMismatch {
