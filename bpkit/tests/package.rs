@@ -189,10 +189,10 @@ fn tar_entries(tgz: &[u8]) -> Vec<(String, u32, u64)> {
 // Golden digests.
 
 const BACKEND_HINT: &str = "\
-If the Blueprint's files did not change, the archive bytes did: a new flate2 or miniz_oxide \
-version, another flate2 backend (cargo unifies features: any crate in the build enabling \
-flate2's `zlib`/`zlib-rs` feature replaces miniz_oxide), or a change to the tar/gzip writer or \
-the manifest serialisation. That changes the digest of every published artifact: do it only on \
+If the Blueprint's files did not change, the archive bytes did: a new flate2 or zlib-rs \
+version, another flate2 backend (cargo unifies features: any crate in the build enabling one of \
+flate2's C zlib features, `zlib`, `zlib-ng`, `zlib-ng-compat`, replaces zlib-rs), another \
+level, or a change to the tar/gzip writer or the manifest serialisation. That changes the digest of every published artifact: do it only on \
 purpose, say so in the changelog, then update the golden values (docs/artifact-format.md, \
 section Reproducibility).";
 
@@ -206,7 +206,7 @@ fn golden_gzip_bytes() {
     let gz = package::archive::gzip(&input);
     assert_eq!(
         Digest::of(&gz).to_string(),
-        "sha256:fd5c459ef80b48c272fc78bcef65abcb590862ef551f2db56de9e666f5e2c2f4",
+        "sha256:52435ce150b3c72736e6aa92d1068933cbebe672ce0c89acea46b4ac2ec50e6a",
         "the gzip output over fixed input changed. {BACKEND_HINT}"
     );
 }
@@ -322,11 +322,11 @@ fn golden_fixture_digests() {
     let want = [
         (
             "helm",
-            "sha256:8fca667b9d7e5007dbc619eb6ee2a53975a392736f56e392627db46ad7278f44",
+            "sha256:33ffe1ae7232166339117b2a5b406f4b236c57ed0e71e09c84c357a7946bfed5",
         ),
         (
             "kustomize",
-            "sha256:269bb57f8fa0c077bf84f32581c1d03ab8ebb049f6275cf883219e479bc6b9ed",
+            "sha256:656a052e73376b7a23668031dc4bc1dfd93be285b46378cfef08203e7a676ec1",
         ),
     ];
     for ((name, g), (_, w)) in got.iter().zip(want) {
@@ -342,47 +342,47 @@ fn golden_catalog_digests() {
     let want: &[(&str, &str)] = &[
         (
             "db-backup",
-            "sha256:a7b6086618ce2a80384a3c8fe10835ba0993a75b894efcb90d6a94fd216d4add",
+            "sha256:14f9e0593317c64114ab0122b702ec801bc7b8466e7068492fdc2be1a6ebc4d7",
         ),
         (
             "ingress",
-            "sha256:e77d467cae3b24d48af1ba1a43da82ebfc523c925a841f760d6f49d235a276d8",
+            "sha256:a87105cb4a9788edaf5147d4468538e6a9c3160d75b66e2b36cfb5401c30b9d2",
         ),
         (
             "observability",
-            "sha256:d12a67e3ba53a68b93771578a069191c1bd1dcef2bcfb22b7fa3b5aa726cd981",
+            "sha256:e6e8395a72d5a390498374507ad7f133214aa23150242a8f7d2c9e5b873f2c94",
         ),
         (
             "platform",
-            "sha256:6a0c0dc6e3239c3c0a637afe1efd86339234a95829281dea8591caab66edf7d0",
+            "sha256:99ef7f99ab46d536d25e521a63fe2130c24fbf3a16d03df8c3f24f160c06b675",
         ),
         (
             "postgres",
-            "sha256:268891857838941fb07f67835f9768f2a3d6b8141253ab66548d292c8676a739",
+            "sha256:1aa00a3e9bc7220f1b3b642daa19338867df0edb1fd6f2359f7a151376be0771",
         ),
         (
             "secrets",
-            "sha256:3fbfef7e07e330e8424ea445789518e8ab8455d79c2c55c95833939658d21139",
+            "sha256:4e9fdd62a319dd8cc79bfec71a381aa0816b4042a7954e105c6210e017fee74e",
         ),
         (
             "sso",
-            "sha256:2db546a29704d7b28ded002d59540a0f59adf2f2110f5a0660fe10e2a5b0a69f",
+            "sha256:7beaccbdc9759b3aed7a8eaed03d776a636537c04c2307937af9ad07c38e8184",
         ),
         (
             "status-page",
-            "sha256:04e665a579b56379ffa86b0481a82172d83d77e768c79c3b92a1ba495da90639",
+            "sha256:d05681cdbf101a91132ea4c4d17ba29b9c8deb37424f640fd873ff7624271516",
         ),
         (
             "tls-issuer",
-            "sha256:211faf9c8954f04c2a129daa6fd0d63527f7f0d7f012fc634f52bab435e6decf",
+            "sha256:b0c009812733291665d0e5a2d8d5a2f43728ee2c80b373fcedc6fb0fa7406475",
         ),
         (
             "valkey",
-            "sha256:746e878090e47354c6d721ad6a8f8a04feb901a25dd2aaa30a030f634519b893",
+            "sha256:979c7bfb9e83a7131fddd8bbe9c75f1e9213e1b241c46a9e667c5c9764491397",
         ),
         (
             "wordpress",
-            "sha256:5b9d41d454cb1d85ec2943528ba085ebe68e613c39a414d56d5109276a1b04b2",
+            "sha256:cf81e47d2b281438bd8cb2e78063f05b7b28cf3f242aa98ec5ee48c99a89f3cd",
         ),
     ];
     let got: Vec<(String, String)> = catalog_blueprints()
@@ -1272,4 +1272,58 @@ fn hostile_bomb_is_bounded_by_default_limits_too() {
     assert!(tree(tmp.path()).is_empty());
     let ok = package::unpack(&image, &tmp.path().join("out"), &Default::default()).expect("fits");
     assert_eq!(ok.files, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streamed blob writes into a layout.
+
+/// `Layout::blob_writer`: the blob appears only whole and verified; a short, long or altered
+/// stream leaves nothing behind, not even its temporary file.
+#[test]
+fn blob_writer_puts_only_verified_blobs_in_place() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let layout = Layout::create(&tmp.path().join("l")).expect("layout");
+    let data = b"streamed in pieces".to_vec();
+    let d = Descriptor::of(media_type::BLUEPRINT, &data);
+    let blobs = tmp.path().join("l/blobs/sha256");
+
+    let mut w = layout.blob_writer(&d).expect("writer");
+    w.write(&data[..5]).expect("write");
+    w.write(&data[5..]).expect("write");
+    w.finish().expect("finish");
+    assert_eq!(
+        std::fs::read(layout.blob_path(&d.digest)).expect("read"),
+        data
+    );
+    assert_eq!(
+        layout.blob_file(&d).expect("file"),
+        layout.blob_path(&d.digest)
+    );
+    std::fs::remove_file(layout.blob_path(&d.digest)).expect("rm");
+
+    // more bytes than the descriptor says: refused at the write
+    let mut w = layout.blob_writer(&d).expect("writer");
+    w.write(&data).expect("write");
+    let e = w.write(b"x").expect_err("too long");
+    assert!(e.to_string().contains(&d.digest.to_string()), "{e}");
+    drop(w);
+    // fewer: refused at the end
+    let mut w = layout.blob_writer(&d).expect("writer");
+    w.write(&data[..3]).expect("write");
+    let e = w.finish().expect_err("too short");
+    assert!(e.to_string().contains("3 bytes"), "{e}");
+    // the right size, other bytes: a digest mismatch
+    let mut w = layout.blob_writer(&d).expect("writer");
+    let mut other = data.clone();
+    other[0] ^= 1;
+    w.write(&other).expect("write");
+    let e = w.finish().expect_err("altered");
+    assert!(
+        e.to_string().contains(&Digest::of(&other).to_string()),
+        "{e}"
+    );
+
+    let left: Vec<_> = std::fs::read_dir(&blobs).expect("ls").collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(layout.blob_file(&d).is_err());
 }

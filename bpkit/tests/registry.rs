@@ -916,3 +916,137 @@ fn catalog_from_registry() {
         .unwrap_err();
     assert!(e.to_string().contains("is not in the catalog"), "{e}");
 }
+
+// ---- streamed copies between layouts and registries -------------------------------------------
+
+fn log_lines(reg: &Reg, method: &str, needle: &str) -> usize {
+    let log = std::fs::read_to_string(reg.state.path().join("registry/registry.log")).unwrap();
+    log.lines()
+        .filter(|l| l.contains(&format!("\"{method} /v2/")) && l.contains(needle))
+        .count()
+}
+
+/// Every blob file of a layout, by name.
+fn layout_blobs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn streamed_copies_between_layouts_and_registries() {
+    let Some((work, docker, reg)) = plain_registry() else {
+        return;
+    };
+    let h = reg.host().to_string();
+    let src = work.path().join("src");
+    let bp = blueprint();
+    ok(
+        bpkit(
+            &docker,
+            &[
+                "push",
+                bp.to_str().unwrap(),
+                &format!("oci:{}:1", src.display()),
+            ],
+            None,
+        ),
+        "push to a layout",
+    );
+    let lref = format!("oci:{}:1", src.display());
+    let target = format!("{h}/bp/stream:1");
+
+    // layout -> registry: every blob streamed; the same again sends nothing, reads no blob
+    let before = log_lines(&reg, "POST", "/bp/stream/blobs/uploads/");
+    let first = json(&ok(
+        bpkit(&docker, &["copy", &lref, &target, "-o", "json"], None),
+        "copy layout -> registry",
+    ));
+    let uploaded = first["copied"]["blobsUploaded"].as_u64().unwrap();
+    assert!(uploaded >= 2, "{first}");
+    assert_eq!(
+        log_lines(&reg, "POST", "/bp/stream/blobs/uploads/") - before,
+        uploaded as usize
+    );
+    let heads = log_lines(&reg, "HEAD", "/bp/stream/blobs/");
+    let again = json(&ok(
+        bpkit(&docker, &["copy", &lref, &target, "-o", "json"], None),
+        "copy again",
+    ));
+    assert_eq!(again["copied"]["blobsUploaded"], 0, "{again}");
+    assert_eq!(again["copied"]["manifestPushed"], false, "{again}");
+    assert_eq!(again["digest"], first["digest"]);
+    assert_eq!(
+        log_lines(&reg, "HEAD", "/bp/stream/blobs/"),
+        heads,
+        "a zero-upload re-push looked up blobs"
+    );
+
+    // registry -> layout: byte for byte the source's blobs
+    let back = work.path().join("back");
+    let pulled = json(&ok(
+        bpkit(
+            &docker,
+            &[
+                "copy",
+                &target,
+                &format!("oci:{}:1", back.display()),
+                "-o",
+                "json",
+            ],
+            None,
+        ),
+        "copy registry -> layout",
+    ));
+    assert_eq!(pulled["digest"], first["digest"]);
+    assert_eq!(layout_blobs(&back), layout_blobs(&src));
+
+    // a corrupted layout blob: refused with its digest named, nothing tagged in the registry
+    let bad = work.path().join("bad");
+    copy_tree(&src, &bad);
+    let (name, bytes) = layout_blobs(&bad)
+        .into_iter()
+        .max_by_key(|(_, b)| b.len())
+        .unwrap();
+    let mut bytes = bytes;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(bad.join("blobs/sha256").join(&name), &bytes).unwrap();
+    let bad_target = format!("{h}/bp/stream-bad:1");
+    let (code, _, err) = bpkit(
+        &docker,
+        &["copy", &format!("oci:{}:1", bad.display()), &bad_target],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&name) && err.contains("altered"), "{err}");
+    let (code, _, err) = bpkit(&docker, &["inspect", &bad_target], None);
+    assert_ne!(code, 0, "the corrupted artifact was tagged: {err}");
+
+    // a corrupted registry blob: refused, and a new layout folder is not left behind
+    let blob = reg.state.path().join(format!(
+        "registry/data/docker/registry/v2/blobs/sha256/{}/{name}/data",
+        &name[..2]
+    ));
+    let mut stored = std::fs::read(&blob).unwrap();
+    stored[mid] ^= 0xff;
+    std::fs::write(&blob, &stored).unwrap();
+    let dest = work.path().join("corrupt");
+    let (code, _, err) = bpkit(
+        &docker,
+        &["copy", &target, &format!("oci:{}:1", dest.display())],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&name), "{err}");
+    assert!(!dest.exists(), "a corrupted copy left `{}`", dest.display());
+}

@@ -10,9 +10,11 @@ use serde_json::json;
 use super::package::{oci_exit, report};
 use super::{Exit, Printer};
 use crate::oci::registry::{
-    Credentials, PushOptions, Reference, Registry, RegistryError, RegistryOptions,
+    Credentials, PushOptions, PushOutcome, Reference, Registry, RegistryError, RegistryOptions,
 };
-use crate::oci::{Image, Layout, LayoutRef, ReadLimits, WriteOptions, media_type};
+use crate::oci::{
+    Digest, Image, Layout, LayoutRef, ReadLimits, WriteOptions, WriteOutcome, media_type,
+};
 
 /// How to reach registries.
 #[derive(Debug, Args, Clone, Default)]
@@ -188,56 +190,121 @@ pub fn write(
                     report(p, &e);
                     oci_exit(&e)
                 })?;
-            let place = LayoutRef {
-                dir: l.dir.clone(),
-                tag: Some(tag.to_string()),
-            };
-            p.status(&format!(
-                "wrote `{}` to `{place}`: {} blobs written",
-                image.digest(),
-                out.blobs_written
-            ));
-            Ok(json!({
-                "layout": l.dir.display().to_string(),
-                "tag": tag,
-                "digest": out.digest.to_string(),
-                "blobsWritten": out.blobs_written,
-                "replaced": out.replaced.map(|d| d.to_string()),
-            }))
+            Ok(wrote(p, l, tag, out))
         }
         Place::Registry(r) => {
-            let target = if r.digest.is_some() && r.tag.is_none() {
-                r.clone()
-            } else {
-                r.with_tag(tag)
-            };
+            let target = push_target(r, tag);
             let out = registry(reg, ra, p)?
                 .push(image, &target, &PushOptions { force })
                 .map_err(|e| fail(p, &e))?;
-            let moved = out
-                .replaced
-                .as_ref()
-                .map(|d| format!(" (the tag named `{d}` before)"))
-                .unwrap_or_default();
-            p.status(&format!(
-                "pushed `{}` to `{target}`: {} blobs uploaded, {} already there{}{moved}",
-                out.digest,
-                out.blobs_uploaded,
-                out.blobs_present,
-                if out.manifest_pushed {
-                    ""
-                } else {
-                    ", manifest unchanged"
+            Ok(pushed(p, &target, out))
+        }
+    }
+}
+
+/// Where a push to `r` under `tag` goes: `r` itself when it names a digest and no tag.
+fn push_target(r: &Reference, tag: &str) -> Reference {
+    if r.digest.is_some() && r.tag.is_none() {
+        r.clone()
+    } else {
+        r.with_tag(tag)
+    }
+}
+
+/// Reports a layout write; returns its JSON record.
+fn wrote(p: &Printer, l: &LayoutRef, tag: &str, out: WriteOutcome) -> serde_json::Value {
+    let place = LayoutRef {
+        dir: l.dir.clone(),
+        tag: Some(tag.to_string()),
+    };
+    p.status(&format!(
+        "wrote `{}` to `{place}`: {} blobs written",
+        out.digest, out.blobs_written
+    ));
+    json!({
+        "layout": l.dir.display().to_string(),
+        "tag": tag,
+        "digest": out.digest.to_string(),
+        "blobsWritten": out.blobs_written,
+        "replaced": out.replaced.map(|d| d.to_string()),
+    })
+}
+
+/// Reports a registry push; returns its JSON record.
+fn pushed(p: &Printer, target: &Reference, out: PushOutcome) -> serde_json::Value {
+    let moved = out
+        .replaced
+        .as_ref()
+        .map(|d| format!(" (the tag named `{d}` before)"))
+        .unwrap_or_default();
+    p.status(&format!(
+        "pushed `{}` to `{target}`: {} blobs uploaded, {} already there{}{moved}",
+        out.digest,
+        out.blobs_uploaded,
+        out.blobs_present,
+        if out.manifest_pushed {
+            ""
+        } else {
+            ", manifest unchanged"
+        }
+    ));
+    json!({
+        "reference": target.to_string(),
+        "digest": out.digest.to_string(),
+        "blobsUploaded": out.blobs_uploaded,
+        "blobsPresent": out.blobs_present,
+        "manifestPushed": out.manifest_pushed,
+        "replaced": out.replaced.map(|d| d.to_string()),
+    })
+}
+
+/// Copies the artifact `src` names to `dst` under `tag`. Between a layout and a registry the
+/// blobs are streamed (file to request, response to file) and a registry that already has the
+/// manifest under the tag is sent nothing; other pairs go through memory. Returns the manifest
+/// digest and the JSON record of the write.
+fn copy_main(
+    src: &Place,
+    dst: &Place,
+    tag: &str,
+    force: bool,
+    reg: &mut Option<Registry>,
+    ra: &RegistryArgs,
+    p: &Printer,
+) -> Result<(Digest, serde_json::Value), Exit> {
+    match (src, dst) {
+        (Place::Layout(l), Place::Registry(r)) => {
+            let layout = Layout::open(&l.dir).map_err(|e| {
+                report(p, &e);
+                oci_exit(&e)
+            })?;
+            let target = push_target(r, tag);
+            let out = registry(reg, ra, p)?
+                .push_layout(&layout, l.tag.as_deref(), &target, &PushOptions { force })
+                .map_err(|e| fail(p, &e))?;
+            Ok((out.digest.clone(), pushed(p, &target, out)))
+        }
+        (Place::Registry(r), Place::Layout(l)) => {
+            let client = registry(reg, ra, p)?;
+            let existed = std::fs::symlink_metadata(&l.dir).is_ok();
+            let layout = Layout::create(&l.dir).map_err(|e| {
+                report(p, &e);
+                oci_exit(&e)
+            })?;
+            match client.pull_into_layout(r, &layout, tag, &WriteOptions { force }) {
+                Ok(out) => Ok((out.digest.clone(), wrote(p, l, tag, out))),
+                Err(e) => {
+                    // Verified blobs may stay in a layout that was there; a new one goes.
+                    if !existed {
+                        let _ = std::fs::remove_dir_all(&l.dir);
+                    }
+                    Err(fail(p, &e))
                 }
-            ));
-            Ok(json!({
-                "reference": target.to_string(),
-                "digest": out.digest.to_string(),
-                "blobsUploaded": out.blobs_uploaded,
-                "blobsPresent": out.blobs_present,
-                "manifestPushed": out.manifest_pushed,
-                "replaced": out.replaced.map(|d| d.to_string()),
-            }))
+            }
+        }
+        _ => {
+            let image = read(src, reg, ra, p)?;
+            let main = write(&image, dst, tag, force, reg, ra, p)?;
+            Ok((image.digest().clone(), main))
         }
     }
 }
@@ -306,13 +373,12 @@ pub fn copy(a: &CopyArgs, p: &Printer) -> Exit {
         let src = parse_place(&a.source, false, p)?;
         let dst = parse_place(&a.target, true, p)?;
         let mut reg = None;
-        let image = read(&src, &mut reg, &a.registry, p)?;
         let tag = tag_of(&dst).or_else(|| tag_of(&src)).ok_or_else(|| {
             p.error("the target names no tag and the source has none to copy; add `:TAG`");
             Exit::Error
         })?;
-        let main = write(&image, &dst, &tag, a.force, &mut reg, &a.registry, p)?;
-        let hex = image.digest().hex().to_string();
+        let (digest, main) = copy_main(&src, &dst, &tag, a.force, &mut reg, &a.registry, p)?;
+        let hex = digest.hex().to_string();
         let tags = list_tags(&src, &mut reg, &a.registry, p)?;
         let mut extra = Vec::new();
         for suffix in ["sig", "att"] {
@@ -324,9 +390,9 @@ pub fn copy(a: &CopyArgs, p: &Printer) -> Exit {
             extra.push(write(&img, &dst, &t, true, &mut reg, &a.registry, p)?);
         }
         let referrers =
-            super::trust::copy_referrers(&src, &dst, image.digest(), &mut reg, &a.registry, p)?;
+            super::trust::copy_referrers(&src, &dst, &digest, &mut reg, &a.registry, p)?;
         Ok(json!({
-            "digest": image.digest().to_string(),
+            "digest": digest.to_string(),
             "copied": main,
             "attached": extra,
             "referrers": referrers,

@@ -87,6 +87,31 @@ impl Digest {
     }
 }
 
+/// A SHA-256 digest computed piece by piece (for content streamed to or from a file).
+#[derive(Clone, Default)]
+pub struct Hasher {
+    inner: Sha256,
+}
+
+impl Hasher {
+    /// A hasher that has seen nothing yet.
+    pub fn new() -> Hasher {
+        Hasher::default()
+    }
+
+    /// Adds `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.inner.update(bytes);
+    }
+
+    /// The digest of everything added.
+    pub fn finish(self) -> Digest {
+        Digest {
+            hex: hex::encode(self.inner.finalize()),
+        }
+    }
+}
+
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{SHA256}:{}", self.hex)
@@ -136,6 +161,14 @@ mod tests {
             "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
         );
         assert_eq!(Digest::parse(&d.to_string()).unwrap(), d);
+    }
+
+    #[test]
+    fn hasher_matches_one_shot() {
+        let mut h = Hasher::new();
+        h.update(b"ab");
+        h.update(b"cdef");
+        assert_eq!(h.finish(), Digest::of(b"abcdef"));
     }
 
     #[test]

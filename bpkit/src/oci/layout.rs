@@ -366,9 +366,14 @@ impl Layout {
         })
     }
 
-    /// Resolves a tag and reads the manifest and every blob it names, checking each size and
-    /// digest (and the limits) before returning.
-    pub fn read(&self, tag: Option<&str>, limits: &ReadLimits) -> Result<Image, OciError> {
+    /// Resolves a tag and reads the manifest alone (no blob): its descriptor, its bytes
+    /// (checked against the descriptor's size and digest, within the manifest limit) and the
+    /// parsed manifest.
+    pub fn read_manifest(
+        &self,
+        tag: Option<&str>,
+        limits: &ReadLimits,
+    ) -> Result<(Descriptor, Vec<u8>, Manifest), OciError> {
         let desc = self.resolve(tag, limits)?;
         if desc.media_type != media_type::IMAGE_MANIFEST {
             return Err(OciError::BadManifest {
@@ -390,6 +395,13 @@ impl Layout {
         }
         let manifest_json = self.read_blob(&desc, &what)?;
         let manifest = Manifest::from_json(&what, &manifest_json)?;
+        Ok((desc, manifest_json, manifest))
+    }
+
+    /// Resolves a tag and reads the manifest and every blob it names, checking each size and
+    /// digest (and the limits) before returning.
+    pub fn read(&self, tag: Option<&str>, limits: &ReadLimits) -> Result<Image, OciError> {
+        let (_, manifest_json, manifest) = self.read_manifest(tag, limits)?;
         let mut seen: Vec<&Digest> = Vec::new();
         let mut blobs = Vec::new();
         let mut total = 0u64;
@@ -426,10 +438,17 @@ impl Layout {
         Image::from_parts(manifest_json, blobs)
     }
 
-    /// Reads one blob and checks it against its descriptor.
-    fn read_blob(&self, d: &Descriptor, what: &str) -> Result<Vec<u8>, OciError> {
+    /// The file of a blob, for reading it as a stream: a regular file (not a link) of the
+    /// descriptor's size. Its digest is not checked here: whoever reads it must hash what it
+    /// reads (see [`Hasher`](super::Hasher)).
+    pub fn blob_file(&self, d: &Descriptor) -> Result<PathBuf, OciError> {
         let path = self.blob_path(&d.digest);
-        let meta = match std::fs::symlink_metadata(&path) {
+        self.check_blob_file(d, &path, &format!("blob `{}`", d.digest))?;
+        Ok(path)
+    }
+
+    fn check_blob_file(&self, d: &Descriptor, path: &Path, what: &str) -> Result<(), OciError> {
+        let meta = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(OciError::BlobMissing {
@@ -440,7 +459,7 @@ impl Layout {
             Err(e) => return Err(OciError::io("read", path, e)),
         };
         if !meta.is_file() {
-            return Err(not_regular(&self.dir, &path));
+            return Err(not_regular(&self.dir, path));
         }
         if meta.len() != d.size {
             return Err(OciError::SizeMismatch {
@@ -449,6 +468,34 @@ impl Layout {
                 actual: meta.len(),
             });
         }
+        Ok(())
+    }
+
+    /// A writer for the blob `d`: the bytes go to a temporary file beside the blob's place,
+    /// hashed and counted as they come; [`BlobWriter::finish`] checks the size and digest
+    /// before renaming it into place. Nothing is left behind when it is dropped unfinished.
+    pub fn blob_writer(&self, d: &Descriptor) -> Result<BlobWriter, OciError> {
+        let path = self.blob_path(&d.digest);
+        let dir = path.parent().unwrap_or(&self.dir).to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| OciError::io("create", &dir, e))?;
+        let file = tempfile::Builder::new()
+            .prefix(&format!(".{}.", d.digest.hex()))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| OciError::io("create", &dir, e))?;
+        Ok(BlobWriter {
+            file: std::io::BufWriter::with_capacity(1 << 20, file),
+            hasher: super::Hasher::new(),
+            written: 0,
+            expected: d.clone(),
+            path,
+        })
+    }
+
+    /// Reads one blob and checks it against its descriptor.
+    fn read_blob(&self, d: &Descriptor, what: &str) -> Result<Vec<u8>, OciError> {
+        let path = self.blob_path(&d.digest);
+        self.check_blob_file(d, &path, what)?;
         let bytes = match read_regular(&path, d.size, what) {
             Ok(b) => b,
             Err(ReadFail::Missing) => {
@@ -532,7 +579,14 @@ impl Layout {
         })
     }
 
-    fn check_tag(&self, tag: &str, digest: &Digest, opts: &WriteOptions) -> Result<(), OciError> {
+    /// Refuses, unless `opts.force`, when `tag` already names a manifest other than `digest`
+    /// (what [`Layout::write`] checks before writing anything).
+    pub fn check_tag(
+        &self,
+        tag: &str,
+        digest: &Digest,
+        opts: &WriteOptions,
+    ) -> Result<(), OciError> {
         if opts.force {
             return Ok(());
         }
@@ -675,6 +729,68 @@ impl Layout {
         let d = Digest::of(bytes);
         let wrote = self.put_blob(&d, bytes)?;
         Ok((d, wrote))
+    }
+}
+
+/// A blob being written into a layout (see [`Layout::blob_writer`]).
+pub struct BlobWriter {
+    file: std::io::BufWriter<tempfile::NamedTempFile>,
+    hasher: super::Hasher,
+    written: u64,
+    expected: Descriptor,
+    path: PathBuf,
+}
+
+impl BlobWriter {
+    /// Appends `data`; refuses to go past the descriptor's size.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), OciError> {
+        use std::io::Write;
+        let after = self.written.saturating_add(data.len() as u64);
+        if after > self.expected.size {
+            return Err(OciError::SizeMismatch {
+                what: format!("blob `{}`", self.expected.digest),
+                expected: self.expected.size,
+                actual: after,
+            });
+        }
+        self.file
+            .write_all(data)
+            .map_err(|e| OciError::io("write", &self.path, e))?;
+        self.hasher.update(data);
+        self.written = after;
+        Ok(())
+    }
+
+    /// Checks the size and digest of what was written, flushes it to disk, and renames it
+    /// into place.
+    pub fn finish(self) -> Result<(), OciError> {
+        let what = format!("blob `{}`", self.expected.digest);
+        if self.written != self.expected.size {
+            return Err(OciError::SizeMismatch {
+                what,
+                expected: self.expected.size,
+                actual: self.written,
+            });
+        }
+        let actual = self.hasher.finish();
+        if actual != self.expected.digest {
+            return Err(OciError::DigestMismatch {
+                what,
+                expected: self.expected.digest.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        let path = self.path;
+        let tmp = self
+            .file
+            .into_inner()
+            .map_err(|e| OciError::io("write", &path, e.into_error()))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| OciError::io("write", &path, e))?;
+        tmp.persist(&path)
+            .map_err(|e| OciError::io("write", &path, e.error))?;
+        Ok(())
     }
 }
 

@@ -28,9 +28,9 @@ pub mod media_type;
 pub mod registry;
 pub mod store;
 
-pub use digest::Digest;
+pub use digest::{Digest, Hasher};
 pub use error::OciError;
 pub use image::Image;
-pub use layout::{Layout, LayoutRef, ReadLimits, WriteOptions, WriteOutcome};
+pub use layout::{BlobWriter, Layout, LayoutRef, ReadLimits, WriteOptions, WriteOutcome};
 pub use manifest::{Descriptor, Manifest};
 pub use store::{Store, StoreError};
