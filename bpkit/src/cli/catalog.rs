@@ -40,8 +40,9 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
     pub max_body: usize,
     /// How long reading and answering one request may take, in seconds.
+    /// (`--timeout` is the registry's, for an `oci://` catalog.)
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    pub timeout: f64,
+    pub request_timeout: f64,
     /// How many validations and plans run at once (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -61,13 +62,13 @@ pub fn run(a: &CatalogArgs, p: &Printer) -> Exit {
 }
 
 fn serve(a: &ServeArgs, p: &Printer) -> Exit {
-    let Some(timeout) = Duration::try_from_secs_f64(a.timeout)
+    let Some(timeout) = Duration::try_from_secs_f64(a.request_timeout)
         .ok()
         .filter(|d| !d.is_zero())
     else {
         p.error(&format!(
-            "`--timeout {}` is not a positive number of seconds",
-            a.timeout
+            "`--request-timeout {}` is not a positive number of seconds",
+            a.request_timeout
         ));
         return Exit::Error;
     };

@@ -278,3 +278,15 @@ pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<usize> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own checks over every subcommand: unique argument names and short flags, valid
+    /// `requires`/`conflicts_with` targets (a clash makes every parse panic at run time).
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -330,7 +330,7 @@ where
                     st.opts.timeout.as_millis()
                 ),
             )
-            .with_help("try again later, or start the server with a larger `--timeout`"),
+            .with_help("try again later, or start the server with a larger `--request-timeout`"),
         )
     };
     let permit = match tokio::time::timeout_at(deadline, st.work.clone().acquire_owned()).await {
