@@ -19,17 +19,6 @@ use std::time::Instant;
 use interop::{Reg, blueprint, bpkit, copy_tree, json, noise, ok, plain_registry, shared};
 use serde_json::Value;
 
-fn script_ok(reg: &Reg, name: &str, args: &[&str]) {
-    let out = reg.script(name, args);
-    assert!(
-        out.status.success(),
-        "{name} {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn interop_with_a_real_registry() {
     let Some(shared) = shared() else {
@@ -147,16 +136,14 @@ fn interop_with_a_real_registry() {
     );
 
     // real Helm 4 pulls and loads the chart; ORAS pulls every layer with matching digests
-    script_ok(
-        &reg,
+    reg.script_ok(
         "helm-pull.sh",
         &[
             &format!("oci://{target}"),
             work.path().join("helm").to_str().unwrap(),
         ],
     );
-    script_ok(
-        &reg,
+    reg.script_ok(
         "oras-pull.sh",
         &[&target, work.path().join("oras").to_str().unwrap()],
     );
@@ -164,9 +151,9 @@ fn interop_with_a_real_registry() {
     // skopeo: registry -> layout -> registry, byte-exact; bpkit pulls back what skopeo wrote
     let layout = work.path().join("skopeo-layout");
     let lref = format!("oci:{}:{tag}", layout.display());
-    script_ok(&reg, "skopeo-copy.sh", &[&target, &lref]);
+    reg.script_ok("skopeo-copy.sh", &[&target, &lref]);
     let copy_ref = format!("{h}/bp/skopeo/{name}:{tag}");
-    script_ok(&reg, "skopeo-copy.sh", &[&lref, &copy_ref]);
+    reg.script_ok("skopeo-copy.sh", &[&lref, &copy_ref]);
     let ins = json(&ok(
         bpkit(&docker, &["inspect", &copy_ref, "-o", "json"], None),
         "inspect copy",
@@ -298,13 +285,11 @@ fn interop_with_a_real_registry() {
         "push auth",
     ));
     assert_eq!(push["digest"], digest.as_str());
-    script_ok(
-        &reg,
+    reg.script_ok(
         "helm-pull.sh",
         &[&target, work.path().join("helm-auth").to_str().unwrap()],
     );
-    script_ok(
-        &reg,
+    reg.script_ok(
         "oras-pull.sh",
         &[&target, work.path().join("oras-auth").to_str().unwrap()],
     );
@@ -333,13 +318,11 @@ fn interop_with_a_real_registry() {
     ));
     assert_eq!(push["digest"], digest.as_str());
     assert!(push["target"]["blobsUploaded"].as_u64().unwrap() >= 2);
-    script_ok(
-        &reg,
+    reg.script_ok(
         "helm-pull.sh",
         &[&target, work.path().join("helm-tls").to_str().unwrap()],
     );
-    script_ok(
-        &reg,
+    reg.script_ok(
         "skopeo-copy.sh",
         &[
             &target,

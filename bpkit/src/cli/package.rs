@@ -186,11 +186,7 @@ pub(crate) fn write_layout(
                 tag: Some(tag.clone()),
             };
             if out.index_updated || out.blobs_written > 0 {
-                let moved = out
-                    .replaced
-                    .as_ref()
-                    .map(|d| format!(" (the tag named `{d}` before)"))
-                    .unwrap_or_default();
+                let moved = super::registry::tag_moved(out.replaced.as_ref());
                 p.status(&format!(
                     "wrote `{}` {} to `{place}`{moved}",
                     a.blueprint.name(),

@@ -230,13 +230,16 @@ fn wrote(p: &Printer, l: &LayoutRef, tag: &str, out: WriteOutcome) -> serde_json
     })
 }
 
+/// ` (the tag named `DIGEST` before)` when a push moved a tag (`--force`), else nothing.
+pub(super) fn tag_moved(replaced: Option<&impl std::fmt::Display>) -> String {
+    replaced
+        .map(|d| format!(" (the tag named `{d}` before)"))
+        .unwrap_or_default()
+}
+
 /// Reports a registry push; returns its JSON record.
 fn pushed(p: &Printer, target: &Reference, out: PushOutcome) -> serde_json::Value {
-    let moved = out
-        .replaced
-        .as_ref()
-        .map(|d| format!(" (the tag named `{d}` before)"))
-        .unwrap_or_default();
+    let moved = tag_moved(out.replaced.as_ref());
     p.status(&format!(
         "pushed `{}` to `{target}`: {} blobs uploaded, {} already there{}{moved}",
         out.digest,
