@@ -81,15 +81,32 @@ fn shared(root: &Path) -> PathBuf {
 }
 
 fn build_release(root: &Path) -> Result<PathBuf, String> {
+    cargo_build_release(root, &[], "cargo build --release")?;
+    Ok(root.join("target/release/bpkit"))
+}
+
+/// Builds the release example `name` of bpkit; its path.
+fn build_example(root: &Path, name: &str) -> Result<PathBuf, String> {
+    cargo_build_release(
+        root,
+        &["--example", name],
+        &format!("building the {name} example"),
+    )?;
+    Ok(root.join("target/release/examples").join(name))
+}
+
+/// `cargo build --release -p bpkit EXTRA…` in `root`; `what` names it in the error.
+fn cargo_build_release(root: &Path, extra: &[&str], what: &str) -> Result<(), String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
         .args(["build", "--release", "-p", "bpkit"])
+        .args(extra)
         .status()
         .map_err(|e| e.to_string())?;
     if !status.success() {
-        return Err("cargo build --release failed".into());
+        return Err(format!("{what} failed"));
     }
-    Ok(root.join("target/release/bpkit"))
+    Ok(())
 }
 
 fn runs() -> (usize, usize) {
@@ -118,7 +135,6 @@ fn time_program(
     args: &[String],
 ) -> Result<(Timing, String), String> {
     let (warmup, counted) = runs();
-    let gnu_time = Path::new("/usr/bin/time").is_file();
     let mut t = Timing {
         title: title.into(),
         units,
@@ -128,45 +144,17 @@ fn time_program(
     let mut last = String::new();
     let shown = format!("{} {}", program.display(), args.join(" "));
     for i in 0..warmup + counted {
-        let tf = std::env::temp_dir().join(format!("xtask-bench-{}.time", std::process::id()));
-        let mut c = if gnu_time {
-            let mut c = Command::new("/usr/bin/time");
-            c.arg("-f").arg("%M").arg("-o").arg(&tf).arg(program);
-            c
-        } else {
-            Command::new(program)
-        };
-        c.args(args)
-            .current_dir(dir)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let t0 = Instant::now();
-        let out = c.output().map_err(|e| format!("{id}: {e}"))?;
-        let wall = t0.elapsed().as_secs_f64();
-        if !out.status.success() {
-            return Err(format!(
-                "{id}: `{shown}` failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            ));
-        }
+        let (wall, kb, stdout) = time_once(id, dir, program.as_os_str(), args, &shown, true)?;
         if i >= warmup {
             t.walls.push(wall);
-            if let Ok(s) = std::fs::read_to_string(&tf)
-                && let Some(kb) = s.lines().last().and_then(|l| l.trim().parse().ok())
-            {
-                t.rss_kb.push(kb);
-            }
-            last = String::from_utf8_lossy(&out.stdout)
+            t.rss_kb.extend(kb);
+            last = String::from_utf8_lossy(&stdout)
                 .lines()
                 .last()
                 .unwrap_or("")
                 .trim()
                 .to_string();
         }
-        let _ = std::fs::remove_file(&tf);
     }
     Ok((t, last))
 }
@@ -417,22 +405,7 @@ fn bench_resolve(root: &Path, bin: &Path) -> Result<String, String> {
     let _ = std::fs::remove_dir_all(&tmp);
     // The generated catalog runs as an example binary: it checks its own plan (exit 1 when the
     // plan is wrong or the solver did not backtrack) and reports the in-process resolve time.
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "bpkit",
-            "--example",
-            "resolve_bench",
-        ])
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("building the resolve_bench example failed".into());
-    }
-    let ex = root.join("target/release/examples/resolve_bench");
+    let ex = build_example(root, "resolve_bench")?;
     let (gen_t, line) = time_program(
         "resolve-generated",
         "generated catalog: 10,000 Blueprints × 30 versions, chains, 1,000 forced backtracks",
@@ -574,7 +547,8 @@ fn time_setup(
                 return Err(format!("{id}: setup `{setup}` failed"));
             }
         }
-        let (wall, kb) = time_one(id, dir, cmd)?;
+        let args = ["-c".to_string(), cmd.to_string()];
+        let (wall, kb, _) = time_once(id, dir, "bash".as_ref(), &args, cmd, false)?;
         if i >= warmup {
             t.walls.push(wall);
             t.rss_kb.extend(kb);
@@ -583,40 +557,50 @@ fn time_setup(
     Ok(t)
 }
 
-/// One timed run of `bash -c cmd`: wall seconds and peak RSS (KiB) when GNU time is there.
-fn time_one(id: &str, dir: &Path, cmd: &str) -> Result<(f64, Option<u64>), String> {
+/// One timed run of `program args…` in `dir` (wall clock around the process, peak RSS in KiB
+/// from GNU time when it is there); its standard output when `capture` (else discarded).
+/// A failure names `shown` and the last line of standard error.
+fn time_once(
+    id: &str,
+    dir: &Path,
+    program: &std::ffi::OsStr,
+    args: &[String],
+    shown: &str,
+    capture: bool,
+) -> Result<(f64, Option<u64>, Vec<u8>), String> {
     let tf = std::env::temp_dir().join(format!("xtask-bench-{}.time", std::process::id()));
-    let gnu_time = Path::new("/usr/bin/time").is_file();
-    let mut c = if gnu_time {
+    let mut c = if Path::new("/usr/bin/time").is_file() {
         let mut c = Command::new("/usr/bin/time");
-        c.arg("-f").arg("%M").arg("-o").arg(&tf);
-        c.arg("bash");
+        c.arg("-f").arg("%M").arg("-o").arg(&tf).arg(program);
         c
     } else {
-        Command::new("bash")
+        Command::new(program)
     };
-    c.arg("-c")
-        .arg(cmd)
+    c.args(args)
         .current_dir(dir)
-        .stdout(std::process::Stdio::null())
+        .stdout(if capture {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
         .stderr(std::process::Stdio::piped());
     let t0 = Instant::now();
     let out = c.output().map_err(|e| format!("{id}: {e}"))?;
     let wall = t0.elapsed().as_secs_f64();
+    let kb = std::fs::read_to_string(&tf)
+        .ok()
+        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
+    let _ = std::fs::remove_file(&tf);
     if !out.status.success() {
         return Err(format!(
-            "{id}: `{cmd}` failed: {}",
+            "{id}: `{shown}` failed: {}",
             String::from_utf8_lossy(&out.stderr)
                 .lines()
                 .last()
                 .unwrap_or("")
         ));
     }
-    let kb = std::fs::read_to_string(&tf)
-        .ok()
-        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
-    let _ = std::fs::remove_file(&tf);
-    Ok((wall, kb))
+    Ok((wall, kb, out.stdout))
 }
 
 fn bench_oci(root: &Path, bin: &Path) -> Result<String, String> {
@@ -872,24 +856,9 @@ fn dir_bytes(dir: &Path) -> f64 {
 /// Sign and verify 100 artifacts on the local registry (in process, and the CLI cold), and
 /// SBOMs for the whole corpus.
 fn bench_sign(root: &Path, bin: &Path) -> Result<String, String> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "bpkit",
-            "--example",
-            "sign_bench",
-        ])
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("building the sign_bench example failed".into());
-    }
+    let ex = build_example(root, "sign_bench")?;
     let reg = BenchRegistry::start(root)?;
     let h = reg.host.clone();
-    let ex = root.join("target/release/examples/sign_bench");
     let n = 100usize;
     let (_, counted) = runs();
     let mut lines = Vec::new();
