@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use interop::{Reg, shared};
+use interop::{Reg, copy_tree, shared};
 use serde_json::Value;
 
 #[path = "support/interop.rs"]
@@ -22,23 +22,10 @@ fn catalog() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../blueprints")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), &t).unwrap();
-        }
-    }
-}
-
 /// A project folder holding a copy of the reference catalog under `blueprints/`.
 fn project() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    copy_dir(&catalog(), &d.path().join("blueprints"));
+    copy_tree(&catalog(), &d.path().join("blueprints"));
     d
 }
 

@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 use bpkit::package::{self, Artifact, PackageOptions};
 use bpkit::resolve::{Lock, LockNode};
 use bpkit::sbom::{self, Format, SbomOptions};
+use interop::copy_tree;
 use serde_json::Value;
+
+#[path = "support/interop.rs"]
+mod interop;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -624,26 +628,13 @@ fn cli_writes_the_same_bytes_as_the_library() {
     assert_eq!(text(st.stdout), text(generate(&a, None, Format::CycloneDx)));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.expect("walk");
-        let rel = e.path().strip_prefix(from).expect("prefix");
-        let target = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// bp-valkey with two vendored sub-charts: `charts/sub/` (a folder) and
 /// `charts/packed-2.0.0.tgz` (an archive, aliased `pk` in `Chart.yaml`).
 /// Returns the folder, the `.tgz` bytes and the packed image's digest.
 fn vendored_fixture(under: &Path) -> (PathBuf, Vec<u8>, String) {
     use bpkit::package::archive::{Entry, tar_gz};
     let bp = under.join("valkey");
-    copy_dir(&repo().join("blueprints/valkey"), &bp);
+    copy_tree(&repo().join("blueprints/valkey"), &bp);
     let chart = bp.join("chart");
     let mut cy = std::fs::read_to_string(chart.join("Chart.yaml")).expect("Chart.yaml");
     cy.push_str(

@@ -221,15 +221,7 @@ pub fn key(a: &KeyArgs, p: &Printer) -> Exit {
             }
         }
     };
-    match run() {
-        Ok(v) => {
-            if p.json_mode() {
-                p.json(&v);
-            }
-            Exit::Success
-        }
-        Err(c) => c,
-    }
+    finish(run(), p)
 }
 
 /// Arguments of `bpkit sign`.

@@ -1,7 +1,7 @@
 //! What the registry tests share: the shared folder, a real registry started by
 //! `../shared/interop/registry.sh`, and running the bpkit binary.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
