@@ -119,27 +119,29 @@ fn blueprints() -> Vec<(String, String)> {
 fn verify_all(dir: &Path) {
     for (name, version) in blueprints() {
         let r = format!("oci:dist/oci/{name}:{version}");
-        ok(
-            bpkit(dir, &["verify", &r, "--key", ".bpkit/cosign.pub"]),
-            &format!("verify {r}"),
-        );
-        for t in ["slsaprovenance", "cyclonedx", "spdx"] {
-            ok(
-                bpkit(
-                    dir,
-                    &[
-                        "verify-attestation",
-                        &r,
-                        "--key",
-                        ".bpkit/cosign.pub",
-                        "--type",
-                        t,
-                    ],
-                ),
-                &format!("verify-attestation {t} {r}"),
-            );
-        }
+        verify_signed(dir, &r, &["slsaprovenance", "cyclonedx", "spdx"]);
     }
+}
+
+/// Checks the signature of `r` and its attestations of these predicate types with the
+/// project's development key.
+fn verify_signed(dir: &Path, r: &str, types: &[&str]) {
+    let key = ".bpkit/cosign.pub";
+    ok(
+        bpkit(dir, &["verify", r, "--key", key]),
+        &format!("verify {r}"),
+    );
+    for t in types {
+        ok(
+            bpkit(dir, &["verify-attestation", r, "--key", key, "--type", t]),
+            &format!("verify-attestation {t} {r}"),
+        );
+    }
+}
+
+/// The manifest digest `bpkit inspect` reports for `r`.
+fn digest_of(dir: &Path, r: &str) -> Value {
+    json(&ok(bpkit(dir, &["inspect", r, "-o", "json"]), r).0)["digest"].clone()
 }
 
 #[test]
@@ -628,34 +630,14 @@ fn mirror_with_dependencies_keeps_digests_signatures_and_attestations() {
     ];
     for name in closure {
         let v = &all[name];
-        let digest = |r: &str| {
-            json(&ok(bpkit(d.path(), &["inspect", r, "-o", "json"]), r).0)["digest"].clone()
-        };
         let (s, t) = (format!("{from}/{name}:{v}"), format!("{to}/{name}:{v}"));
-        assert_eq!(digest(&s), digest(&t), "{name}");
+        assert_eq!(digest_of(d.path(), &s), digest_of(d.path(), &t), "{name}");
         let tags = |repo: &str| ok(bpkit(d.path(), &["tags", repo]), repo).0;
         assert_eq!(
             tags(&format!("{from}/{name}")),
             tags(&format!("{to}/{name}"))
         );
-        ok(
-            bpkit(d.path(), &["verify", &t, "--key", ".bpkit/cosign.pub"]),
-            &format!("verify {t}"),
-        );
-        ok(
-            bpkit(
-                d.path(),
-                &[
-                    "verify-attestation",
-                    &t,
-                    "--key",
-                    ".bpkit/cosign.pub",
-                    "--type",
-                    "spdx",
-                ],
-            ),
-            &format!("verify-attestation {t}"),
-        );
+        verify_signed(d.path(), &t, &["spdx"]);
     }
     // Blueprints outside the closure stay behind.
     let (code, _, _) = bpkit(d.path(), &["inspect", &format!("{to}/bp-platform:1.0.0")]);
@@ -698,29 +680,13 @@ fn bundle_export_then_import_keeps_digests_and_verifies() {
     let all: HashMap<String, String> = blueprints().into_iter().collect();
     for name in ["bp-sso", "bp-postgres"] {
         let v = &all[name];
-        let digest = |r: &str| {
-            json(&ok(bpkit(d.path(), &["inspect", r, "-o", "json"]), r).0)["digest"].clone()
-        };
+        let t = format!("oci:imported/{name}:{v}");
         assert_eq!(
-            digest(&format!("oci:dist/oci/{name}:{v}")),
-            digest(&format!("oci:imported/{name}:{v}")),
+            digest_of(d.path(), &format!("oci:dist/oci/{name}:{v}")),
+            digest_of(d.path(), &t),
             "{name}"
         );
-        let t = format!("oci:imported/{name}:{v}");
-        ok(
-            bpkit(
-                d.path(),
-                &[
-                    "verify-attestation",
-                    &t,
-                    "--key",
-                    ".bpkit/cosign.pub",
-                    "--type",
-                    "cyclonedx",
-                ],
-            ),
-            &format!("verify-attestation {t}"),
-        );
+        verify_signed(d.path(), &t, &["cyclonedx"]);
     }
     // Another key: the import fails.
     let e = project();
@@ -920,9 +886,10 @@ fn mirror_with_images_copies_indexes_byte_for_byte_and_reports_missing_images() 
     };
     check(&mirrored);
     // And the Blueprint itself, as before.
-    let digest =
-        |r: &str| json(&ok(bpkit(d.path(), &["inspect", r, "-o", "json"]), r).0)["digest"].clone();
-    assert_eq!(digest(&src), digest(&format!("{to}/bp-imgtest:{version}")));
+    assert_eq!(
+        digest_of(d.path(), &src),
+        digest_of(d.path(), &format!("{to}/bp-imgtest:{version}"))
+    );
 
     // Allowed: a warning, exit 0; into layouts, one per repository.
     let (code, _, err) = bpkit(

@@ -404,45 +404,30 @@ fn signatures_and_attestations_with_real_tools() {
     )
     .unwrap();
     let prov_s = prov_file.to_str().unwrap();
-    let att = json(&ok(
-        bpkit(
-            &docker,
-            &[
-                "attest",
-                &pg,
-                "--key",
-                &key,
-                "--predicate",
-                prov_s,
-                "--type",
-                "slsaprovenance",
-                "-o",
-                "json",
-            ],
-            PW,
-        ),
-        "attest provenance",
-    ));
+    let attest_provenance = |what: &str| {
+        json(&ok(
+            bpkit(
+                &docker,
+                &[
+                    "attest",
+                    &pg,
+                    "--key",
+                    &key,
+                    "--predicate",
+                    prov_s,
+                    "--type",
+                    "slsaprovenance",
+                    "-o",
+                    "json",
+                ],
+                PW,
+            ),
+            what,
+        ))
+    };
+    let att = attest_provenance("attest provenance");
     assert_eq!(att["tagLayout"], "written", "{att}");
-    let again = json(&ok(
-        bpkit(
-            &docker,
-            &[
-                "attest",
-                &pg,
-                "--key",
-                &key,
-                "--predicate",
-                prov_s,
-                "--type",
-                "slsaprovenance",
-                "-o",
-                "json",
-            ],
-            PW,
-        ),
-        "attest again",
-    ));
+    let again = attest_provenance("attest again");
     assert_eq!(again["tagLayout"], "unchanged", "{again}");
     assert_eq!(again["referrer"], "unchanged", "{again}");
     let got = json(&ok(
